@@ -36,11 +36,11 @@ const (
 type fanCombine int
 
 const (
-	combineAllOK   fanCombine = iota // every node must succeed; the first reply stands for all
-	combineConcat                    // arrays concatenated (KEYS)
-	combineSum                       // integers summed (DBSIZE)
-	combineAnyNonNil                 // the first reply that is not nil (RANDOMKEY)
-	combineAnd                       // arrays of 0/1 ANDed element-wise (SCRIPT EXISTS)
+	combineAllOK     fanCombine = iota // every node must succeed; the first reply stands for all
+	combineConcat                      // arrays concatenated (KEYS)
+	combineSum                         // integers summed (DBSIZE)
+	combineAnyNonNil                   // the first reply that is not nil (RANDOMKEY)
+	combineAnd                         // arrays of 0/1 ANDed element-wise (SCRIPT EXISTS)
 )
 
 type fanRule struct {
@@ -53,17 +53,17 @@ type fanRule struct {
 // keyless command (INFO, CONFIG, PING, CLIENT, WAIT, ...) goes to the node the user
 // named, as redis-cli does.
 var fanRules = map[string]fanRule{
-	"keys":            {fanMasters, combineConcat},
-	"dbsize":          {fanMasters, combineSum},
-	"flushall":        {fanMasters, combineAllOK},
-	"flushdb":         {fanMasters, combineAllOK},
-	"randomkey":       {fanMasters, combineAnyNonNil},
-	"script|load":     {fanAllNodes, combineAllOK},
-	"script|flush":    {fanAllNodes, combineAllOK},
-	"script|exists":   {fanMasters, combineAnd},
-	"function|load":   {fanMasters, combineAllOK},
-	"function|delete": {fanMasters, combineAllOK},
-	"function|flush":  {fanMasters, combineAllOK},
+	"keys":             {fanMasters, combineConcat},
+	"dbsize":           {fanMasters, combineSum},
+	"flushall":         {fanMasters, combineAllOK},
+	"flushdb":          {fanMasters, combineAllOK},
+	"randomkey":        {fanMasters, combineAnyNonNil},
+	"script|load":      {fanAllNodes, combineAllOK},
+	"script|flush":     {fanAllNodes, combineAllOK},
+	"script|exists":    {fanMasters, combineAnd},
+	"function|load":    {fanMasters, combineAllOK},
+	"function|delete":  {fanMasters, combineAllOK},
+	"function|flush":   {fanMasters, combineAllOK},
 	"function|restore": {fanMasters, combineAllOK},
 }
 

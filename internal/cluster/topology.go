@@ -202,10 +202,10 @@ type Shard struct {
 // Topology is a whole cluster as seen by one or more nodes.
 type Topology struct {
 	Nodes  []NodeInfo
-	Shards []Shard    // one per master that serves slots, in slot order
-	Owner  []int      // per slot, the index in Shards of its owner, or -1 (length SlotCount)
-	Source string     // where the view came from
-	Issues []string   // disagreements found while merging views, in words
+	Shards []Shard  // one per master that serves slots, in slot order
+	Owner  []int    // per slot, the index in Shards of its owner, or -1 (length SlotCount)
+	Source string   // where the view came from
+	Issues []string // disagreements found while merging views, in words
 }
 
 // BuildTopology turns a node list into shards and a slot table.
