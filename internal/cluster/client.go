@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -286,14 +287,21 @@ func (c *Client) isClosed() bool {
 	return c.closed
 }
 
-// pick returns the node that should serve a slot.
-func (c *Client) pick(slot int, readOnly bool) *node {
+// pick returns the node that should serve a slot: its master, or for a read under a
+// replica policy a random replica that is not in avoid (replicas that failed this
+// command), falling back to the master.
+func (c *Client) pick(slot int, readOnly bool, avoid ...*node) *node {
 	sn := c.table.Load().slots[slot].Load()
 	if sn == nil {
 		return nil
 	}
 	if readOnly && c.opts.ReadFrom != ReadMaster && len(sn.replicas) > 0 {
-		return sn.replicas[rand.IntN(len(sn.replicas))]
+		start := rand.IntN(len(sn.replicas))
+		for i := range sn.replicas {
+			if r := sn.replicas[(start+i)%len(sn.replicas)]; !slices.Contains(avoid, r) {
+				return r
+			}
+		}
 	}
 	return sn.master
 }
@@ -305,9 +313,10 @@ func (c *Client) execOn(ctx context.Context, cmd resp.Command, slot int, target 
 	deadline := time.Now().Add(c.opts.RetryBudget)
 	redirects, attempt := 0, 0
 	asking := false
+	var avoid []*node // replicas that failed this command
 	for {
 		if target == nil {
-			target = c.pick(slot, readOnly)
+			target = c.pick(slot, readOnly, avoid...)
 			if target == nil {
 				if err := c.waitRetry(ctx, deadline, &attempt, true); err != nil {
 					return Result{Err: fmt.Errorf("cluster: slot %d has no owner: %w", slot, err), Slot: slot}
@@ -322,6 +331,7 @@ func (c *Client) execOn(ctx context.Context, cmd resp.Command, slot int, target 
 				return Result{Err: &NodeError{Addr: target.addr, Written: written, Err: err}, Addr: target.addr, Slot: slot}
 			}
 			c.nodeFailed(target)
+			avoid = append(avoid, target)
 			retriable := !written || readOnly && !isBlocking(cmd)
 			if !retriable || pinned && slot < 0 {
 				return Result{Err: &NodeError{Addr: target.addr, Written: written, Err: err}, Addr: target.addr, Slot: slot}
@@ -373,9 +383,12 @@ func (c *Client) execOn(ctx context.Context, cmd resp.Command, slot int, target 
 		switch code {
 		case "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "LOADING":
 			// The command did not run. Wait for the cluster to settle, within budget.
-			if code == "TRYAGAIN" {
+			switch code {
+			case "TRYAGAIN":
 				c.stats.tryAgain.Add(1)
-			} else {
+			case "LOADING":
+				avoid = append(avoid, target) // another replica, or the master, may serve it now
+			default:
 				c.stats.clusterDown.Add(1)
 			}
 			if err := c.waitRetry(ctx, deadline, &attempt, code != "TRYAGAIN"); err != nil {
