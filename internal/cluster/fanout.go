@@ -249,15 +249,7 @@ func needsRetry(r Result, readOnly bool) bool {
 		var ne *NodeError
 		return errors.As(r.Err, &ne) && (!ne.Written || readOnly)
 	}
-	if r.Value.Kind != resp.Error {
-		return false
-	}
-	code, _, _ := strings.Cut(string(r.Value.Str), " ")
-	switch code {
-	case "MOVED", "ASK", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "LOADING":
-		return true
-	}
-	return false
+	return RetryableReply(r.Value)
 }
 
 func joinParts(cmd resp.Command, name string, p plan, parts []*splitPart) Result {
