@@ -87,6 +87,11 @@ type Options struct {
 	Commands *CommandTable
 	// OnRedirect, when set, is told of every MOVED and ASK the client follows.
 	OnRedirect func(r Redirect)
+	// SlotCacheDir, for one-shot use (no RefreshInterval), keeps the slot map on disk
+	// between runs so that commands go straight to the right node: before it is used,
+	// the seed must still have the node ID it had (one CLUSTER MYID), and a MOVED makes
+	// Close rewrite it. "" turns the cache off.
+	SlotCacheDir string
 }
 
 func (o Options) withDefaults() Options {
@@ -119,8 +124,9 @@ type Client struct {
 
 	table atomic.Pointer[table]
 
-	refresh refresher
-	done    chan struct{}
+	refresh   refresher
+	slotCache *slotCache // nil unless a one-shot cluster client caches its slot map
+	done      chan struct{}
 	wg      sync.WaitGroup
 
 	stats clientStats
@@ -155,6 +161,9 @@ func New(opts Options) (*Client, error) {
 		t.slots[i].Store(all)
 	}
 	c.table.Store(t)
+	if c.opts.Cluster && c.opts.RefreshInterval <= 0 {
+		c.slotCache = newSlotCache(c.opts.SlotCacheDir, c.opts.Seeds[0])
+	}
 	if c.opts.Cluster && c.opts.RefreshInterval > 0 {
 		c.wg.Add(1)
 		go c.refreshLoop()
@@ -164,6 +173,9 @@ func New(opts Options) (*Client, error) {
 
 // Close stops background work and closes every pool.
 func (c *Client) Close() error {
+	if !c.isClosed() {
+		c.saveSlotCache()
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -266,6 +278,7 @@ func (c *Client) Exec(ctx context.Context, cmd resp.Command) Result {
 		}
 		return Result{Value: v, Err: err, Addr: c.seed.addr, Slot: -1}
 	}
+	c.useSlotCache(ctx)
 	p, err := c.plan(ctx, cmd)
 	if err != nil {
 		return Result{Err: err, Slot: -1}
