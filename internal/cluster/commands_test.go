@@ -99,7 +99,7 @@ func TestCommandTableDiskCache(t *testing.T) {
 	dir := t.TempDir()
 	specs := loadSpecs(t)
 	calls := 0
-	fetch := func(ctx context.Context, cmd resp.Command) (resp.Value, error) {
+	fetch := func(ctx context.Context, cmd resp.Command) (resp.Value, string, error) {
 		calls++
 		data, err := os.ReadFile("testdata/command-info-7.0.resp")
 		require.NoError(t, err)
@@ -107,10 +107,10 @@ func TestCommandTableDiskCache(t *testing.T) {
 		require.NoError(t, err)
 		for _, e := range all.Elems {
 			if lower(e.Elems[0].Text()) == lower(string(cmd.Args[2])) {
-				return resp.ArrayValue(e), nil
+				return resp.ArrayValue(e), "", nil
 			}
 		}
-		return resp.ArrayValue(resp.NullValue()), nil
+		return resp.ArrayValue(resp.NullValue()), "", nil
 	}
 	ctx := context.Background()
 	t1 := NewCommandTable(dir)

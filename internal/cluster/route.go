@@ -104,10 +104,25 @@ func lookupFan(cmd resp.Command) (fanRule, bool) {
 	return fanRule{}, false
 }
 
-// fetchInfo asks the seed for command metadata.
-func (c *Client) fetchInfo(ctx context.Context, cmd resp.Command) (resp.Value, error) {
-	v, _, err := c.seed.do(ctx, cmd, false)
-	return v, err
+var helloCmd = resp.NewCommand("HELLO")
+
+// fetchInfo asks the seed for command metadata, and in the same round trip for its
+// version (HELLO without arguments changes nothing on the connection).
+func (c *Client) fetchInfo(ctx context.Context, cmd resp.Command) (resp.Value, string, error) {
+	br := c.seed.doBatch(ctx, []resp.Command{helloCmd, cmd}, nil)
+	if br.Err != nil {
+		return resp.Value{}, "", br.Err
+	}
+	return br.Values[1], helloVersion(br.Values[0]), nil
+}
+
+// helloVersion returns the "version" field of a HELLO reply (a map in RESP3, a flat
+// array in RESP2), or "".
+func helloVersion(v resp.Value) string {
+	if v.Kind != resp.Map && v.Kind != resp.Array {
+		return ""
+	}
+	return fields(v)["version"].Text()
 }
 
 // Spec returns the routing metadata of a command, asking the server the first time.

@@ -63,9 +63,16 @@ func (c *Client) useSlotCache(ctx context.Context) {
 	if json.Unmarshal(data, &f) != nil || f.SeedID == "" {
 		return
 	}
-	v, _, err := c.seed.do(ctx, clusterMyIDCmd, false)
-	if err != nil || v.Kind == resp.Error || v.Text() != f.SeedID {
-		return // another cluster now answers at this address, or none
+	// One round trip: the seed's ID, and its version for the command table's cache.
+	br := c.seed.doBatch(ctx, []resp.Command{clusterMyIDCmd, helloCmd}, nil)
+	if br.Err != nil {
+		return
+	}
+	if version := helloVersion(br.Values[1]); version != "" {
+		c.opts.Commands.SetServerVersion(version)
+	}
+	if v := br.Values[0]; v.Kind == resp.Error || v.Text() != f.SeedID {
+		return // another cluster now answers at this address
 	}
 	nodes, err := ParseNodes(f.Nodes, c.seed.addr)
 	if err != nil {

@@ -27,7 +27,8 @@ func TestSlotCacheOneShot(t *testing.T) {
 	}
 	oneShot := func() (Result, Stats) {
 		cl, err := New(Options{Seeds: []string{seed}, Cluster: true, SlotCacheDir: dir,
-			Pool: pool.Options{ReadTimeout: 2 * time.Second}})
+			Commands: NewCommandTable(dir),
+			Pool:     pool.Options{ReadTimeout: 2 * time.Second}})
 		require.NoError(t, err)
 		r := cl.Exec(testCtx(t, 10*time.Second), cmd("SET", key, "v"))
 		st := cl.Stats()
@@ -42,9 +43,21 @@ func TestSlotCacheOneShot(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, files, 1, "Close wrote the cache")
 
+	infoCalls := func() string {
+		v, err := c.Masters()[0].Do(testCtx(t, 5*time.Second), "INFO", "commandstats")
+		require.NoError(t, err)
+		for _, line := range strings.Split(v.Text(), "\n") {
+			if strings.HasPrefix(line, "cmdstat_command|info:") {
+				return strings.Split(line, ",")[0]
+			}
+		}
+		return ""
+	}
+	before := infoCalls()
 	r, st := oneShot()
 	assert.Zero(t, st.Moved, "with the cache the command goes straight to its owner")
 	assert.NotEqual(t, seed, r.Addr)
+	assert.Equal(t, before, infoCalls(), "command metadata came from the disk cache")
 
 	// A cache saved for another cluster at this address is not trusted.
 	data, err := os.ReadFile(files[0])

@@ -102,8 +102,9 @@ func (t *CommandTable) saveLocked() {
 	}
 }
 
-// Fetcher asks a server for COMMAND INFO of one command.
-type Fetcher func(ctx context.Context, cmd resp.Command) (resp.Value, error)
+// Fetcher asks a server for COMMAND INFO of one command. It also returns the server's
+// version when it learns it ("" otherwise), which selects the disk cache.
+type Fetcher func(ctx context.Context, cmd resp.Command) (info resp.Value, version string, err error)
 
 // Lookup returns the spec of a command, asking the server through fetch when the table
 // does not know it yet. It returns nil, nil for a command the server does not know.
@@ -117,9 +118,12 @@ func (t *CommandTable) Lookup(ctx context.Context, name string, fetch Fetcher) (
 	if ok {
 		return s, nil
 	}
-	v, err := fetch(ctx, resp.NewCommand("COMMAND", "INFO", name))
+	v, version, err := fetch(ctx, resp.NewCommand("COMMAND", "INFO", name))
 	if err != nil {
 		return nil, fmt.Errorf("cluster: COMMAND INFO %s: %w", name, err)
+	}
+	if version != "" {
+		t.SetServerVersion(version)
 	}
 	switch {
 	case v.Kind == resp.Error:
@@ -137,6 +141,7 @@ func (t *CommandTable) Lookup(ctx context.Context, name string, fetch Fetcher) (
 		}
 	}
 	t.mu.Lock()
+	t.loadLocked() // the version may be new: keep what the disk knows too
 	t.specs[name] = s
 	t.saveLocked()
 	t.mu.Unlock()
