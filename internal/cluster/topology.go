@@ -39,6 +39,7 @@ type NodeInfo struct {
 	Slots       []SlotRange
 	Migrating   map[int]string // slot → ID of the node it is migrating to (on the source's own line)
 	Importing   map[int]string // slot → ID of the node it is importing from (on the target's own line)
+	Health      string         // "online", "failed" or "loading" from CLUSTER SHARDS; "" if unknown
 }
 
 // HasFlag reports whether the node carries the given flag.
@@ -292,6 +293,8 @@ func MergeViews(views map[string][]NodeInfo) *Topology {
 	var nodes []NodeInfo
 	for _, n := range best {
 		n.Slots = nil
+		// "myself" is relative to the node asked; a merged view has no such node.
+		n.Flags = slices.DeleteFunc(slices.Clone(n.Flags), func(f string) bool { return f == "myself" })
 		nodes = append(nodes, n)
 	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Addr < nodes[j].Addr })
