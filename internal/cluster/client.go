@@ -15,6 +15,7 @@ import (
 
 	"github.com/rcli-dev/rcli/internal/pool"
 	"github.com/rcli-dev/rcli/internal/resp"
+	"github.com/rcli-dev/rcli/internal/topology"
 )
 
 // ReadFrom says which nodes serve commands the server flags read-only.
@@ -127,7 +128,7 @@ type Client struct {
 	refresh   refresher
 	slotCache *slotCache // nil unless a one-shot cluster client caches its slot map
 	done      chan struct{}
-	wg      sync.WaitGroup
+	wg        sync.WaitGroup
 
 	stats clientStats
 }
@@ -138,7 +139,7 @@ type clientStats struct {
 
 // table maps each slot to the nodes that serve it.
 type table struct {
-	topo  *Topology // nil until loaded, and for a standalone server
+	topo  *topology.Topology // nil until loaded, and for a standalone server
 	slots [SlotCount]atomic.Pointer[shardNodes]
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rcli-dev/rcli/internal/resp"
+	"github.com/rcli-dev/rcli/internal/topology"
 )
 
 // refresher makes sure topology loads never overlap and never come closer together than
@@ -134,7 +135,7 @@ func (c *Client) Refresh(ctx context.Context) error {
 
 // Topology returns the topology last loaded, or nil before the first load and for a
 // standalone server.
-func (c *Client) Topology() *Topology {
+func (c *Client) Topology() *topology.Topology {
 	return c.table.Load().topo
 }
 
@@ -195,7 +196,7 @@ func (c *Client) candidates() []string {
 }
 
 // loadFrom reads one node's view: CLUSTER NODES, or CLUSTER SLOTS when that is refused.
-func (c *Client) loadFrom(ctx context.Context, addr string) (*Topology, error) {
+func (c *Client) loadFrom(ctx context.Context, addr string) (*topology.Topology, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	n := c.node(addr)
@@ -208,22 +209,22 @@ func (c *Client) loadFrom(ctx context.Context, addr string) (*Topology, error) {
 		if serr != nil || sv.Kind == resp.Error {
 			return nil, fmt.Errorf("%s: CLUSTER NODES: %s", addr, v.Str)
 		}
-		nodes, perr := ParseSlots(sv, addr)
+		nodes, perr := topology.ParseSlots(sv, addr)
 		if perr != nil {
 			return nil, fmt.Errorf("%s: %w", addr, perr)
 		}
-		return BuildTopology(nodes, addr), nil
+		return topology.Build(nodes, addr), nil
 	}
-	nodes, err := ParseNodes(v.Text(), addr)
+	nodes, err := topology.ParseNodes(v.Text(), addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
-	return BuildTopology(nodes, addr), nil
+	return topology.Build(nodes, addr), nil
 }
 
 // apply installs a topology: a fresh slot table, pools for new nodes, and closed pools
 // for nodes that left.
-func (c *Client) apply(topo *Topology) {
+func (c *Client) apply(topo *topology.Topology) {
 	t := &table{topo: topo}
 	keep := map[string]bool{}
 	for _, s := range c.opts.Seeds {

@@ -1,9 +1,13 @@
 package cluster
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/rcli-dev/rcli/internal/topology"
+)
 
 // SlotCount is the number of hash slots in a Redis Cluster.
-const SlotCount = 16384
+const SlotCount = topology.SlotCount
 
 // Slot returns the hash slot of a key: CRC16 (XMODEM) of the key, or of its hash tag,
 // modulo 16384. The hash tag is the part between the first '{' and the first '}' after

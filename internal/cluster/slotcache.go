@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rcli-dev/rcli/internal/resp"
+	"github.com/rcli-dev/rcli/internal/topology"
 )
 
 // slotCache keeps a cluster's slot map on disk between one-shot runs, so that
@@ -74,11 +75,11 @@ func (c *Client) useSlotCache(ctx context.Context) {
 	if v := br.Values[0]; v.Kind == resp.Error || v.Text() != f.SeedID {
 		return // another cluster now answers at this address
 	}
-	nodes, err := ParseNodes(f.Nodes, c.seed.addr)
+	nodes, err := topology.ParseNodes(f.Nodes, c.seed.addr)
 	if err != nil {
 		return
 	}
-	topo := BuildTopology(nodes, "cache")
+	topo := topology.Build(nodes, "cache")
 	if !topo.Covered() {
 		return
 	}
@@ -106,7 +107,7 @@ func (c *Client) saveSlotCache() {
 	if err != nil || v.Kind == resp.Error {
 		return
 	}
-	nodes, err := ParseNodes(v.Text(), c.seed.addr)
+	nodes, err := topology.ParseNodes(v.Text(), c.seed.addr)
 	if err != nil {
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rcli-dev/rcli/internal/resp"
+	"github.com/rcli-dev/rcli/internal/topology"
 )
 
 var clusterShardsCmd = resp.NewCommand("CLUSTER", "SHARDS")
@@ -16,11 +17,11 @@ var clusterShardsCmd = resp.NewCommand("CLUSTER", "SHARDS")
 // view of the cluster, merges the views (the highest config epoch wins each slot, and
 // every disagreement and open slot is listed in Issues) and adds each node's health
 // from CLUSTER SHARDS. It does not change the client's routing; Apply does.
-func (c *Client) Survey(ctx context.Context) (*Topology, error) {
+func (c *Client) Survey(ctx context.Context) (*topology.Topology, error) {
 	if !c.opts.Cluster {
 		return nil, fmt.Errorf("cluster: not in cluster mode")
 	}
-	views := map[string][]NodeInfo{}
+	views := map[string][]topology.NodeInfo{}
 	var errs []string
 	var mu sync.Mutex
 	asked := map[string]bool{}
@@ -56,7 +57,7 @@ func (c *Client) Survey(ctx context.Context) (*Topology, error) {
 	if len(views) == 0 {
 		return nil, fmt.Errorf("cluster: survey: no node answered: %v", errs)
 	}
-	t := MergeViews(views)
+	t := topology.Merge(views)
 	sort.Strings(errs)
 	for _, e := range errs {
 		t.Issues = append(t.Issues, "unreachable: "+e)
@@ -65,7 +66,7 @@ func (c *Client) Survey(ctx context.Context) (*Topology, error) {
 	return t, nil
 }
 
-func (c *Client) viewOf(ctx context.Context, addr string) ([]NodeInfo, error) {
+func (c *Client) viewOf(ctx context.Context, addr string) ([]topology.NodeInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	v, _, err := c.node(addr).do(ctx, clusterNodesCmd, false)
@@ -75,11 +76,11 @@ func (c *Client) viewOf(ctx context.Context, addr string) ([]NodeInfo, error) {
 	if v.Kind == resp.Error {
 		return nil, fmt.Errorf("%s: CLUSTER NODES: %s", addr, v.Str)
 	}
-	return ParseNodes(v.Text(), addr)
+	return topology.ParseNodes(v.Text(), addr)
 }
 
 // addHealth fills each node's Health from the first node that answers CLUSTER SHARDS.
-func (c *Client) addHealth(ctx context.Context, t *Topology) {
+func (c *Client) addHealth(ctx context.Context, t *topology.Topology) {
 	health := map[string]string{}
 	for _, n := range t.Nodes {
 		if n.Addr == "" || n.Failing() {
@@ -97,7 +98,7 @@ func (c *Client) addHealth(ctx context.Context, t *Topology) {
 		}
 		break
 	}
-	set := func(n *NodeInfo) {
+	set := func(n *topology.NodeInfo) {
 		if h, ok := health[n.ID]; ok {
 			n.Health = h
 		}
@@ -114,75 +115,4 @@ func (c *Client) addHealth(ctx context.Context, t *Topology) {
 }
 
 // Apply makes a topology (from Survey) the client's routing map.
-func (c *Client) Apply(t *Topology) { c.apply(t) }
-
-// Diff lists, in words, how topology b differs from a: nodes that joined or left, role
-// changes and slot ranges that changed owner.
-func Diff(a, b *Topology) []string {
-	var out []string
-	if a == nil {
-		return []string{fmt.Sprintf("loaded %d nodes, %d shards", len(b.Nodes), len(b.Shards))}
-	}
-	old := map[string]NodeInfo{}
-	for _, n := range a.Nodes {
-		old[n.ID] = n
-	}
-	cur := map[string]NodeInfo{}
-	for _, n := range b.Nodes {
-		cur[n.ID] = n
-		o, ok := old[n.ID]
-		switch {
-		case !ok:
-			out = append(out, fmt.Sprintf("node %s (%s) joined as %s", shortID(n.ID), n.Addr, role(n)))
-		case role(o) != role(n):
-			out = append(out, fmt.Sprintf("node %s (%s) is now %s, was %s", shortID(n.ID), n.Addr, role(n), role(o)))
-		case o.Addr != n.Addr:
-			out = append(out, fmt.Sprintf("node %s moved from %s to %s", shortID(n.ID), o.Addr, n.Addr))
-		}
-	}
-	for _, o := range a.Nodes {
-		if _, ok := cur[o.ID]; !ok {
-			out = append(out, fmt.Sprintf("node %s (%s) left", shortID(o.ID), o.Addr))
-		}
-	}
-	ownerID := func(t *Topology, slot int) string {
-		if i := t.Owner[slot]; i >= 0 {
-			return t.Shards[i].Master.ID
-		}
-		return ""
-	}
-	start := -1
-	for s := 0; s <= SlotCount; s++ {
-		changed := s < SlotCount && ownerID(a, s) != ownerID(b, s)
-		if changed && start < 0 {
-			start = s
-		}
-		if start >= 0 && (!changed || s == SlotCount || ownerID(b, s) != ownerID(b, start)) {
-			to := ownerID(b, start)
-			out = append(out, fmt.Sprintf("slots %s moved from %s to %s",
-				SlotRange{start, s - 1}, orNone(shortID(ownerID(a, start))), orNone(shortID(to))))
-			start = -1
-			if changed {
-				start = s
-			}
-		}
-	}
-	return out
-}
-
-func role(n NodeInfo) string {
-	switch {
-	case n.IsMaster():
-		return "master"
-	case n.IsReplica():
-		return "replica"
-	}
-	return "node"
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "nobody"
-	}
-	return s
-}
+func (c *Client) Apply(t *topology.Topology) { c.apply(t) }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"github.com/rcli-dev/rcli/internal/topology"
 	"testing"
 	"time"
 
@@ -32,22 +33,6 @@ func TestSurveySeesEveryNode(t *testing.T) {
 	}
 	before := cl.Topology()
 	cl.Apply(topo)
-	assert.Equal(t, []string{"loaded 6 nodes, 3 shards"}, Diff(before, topo))
-	assert.Empty(t, Diff(topo, topo))
-}
-
-func TestDiff(t *testing.T) {
-	a, err := ParseNodes(`a 127.0.0.1:1@11 master - 0 0 1 connected 0-16383
-b 127.0.0.1:2@12 slave a 0 0 1 connected`, "127.0.0.1:1")
-	require.NoError(t, err)
-	b, err := ParseNodes(`a 127.0.0.1:1@11 master - 0 0 1 connected 0-99
-b 127.0.0.1:2@12 master - 0 0 2 connected 100-16383
-c 127.0.0.1:3@13 slave b 0 0 2 connected`, "127.0.0.1:1")
-	require.NoError(t, err)
-	d := Diff(BuildTopology(a, ""), BuildTopology(b, ""))
-	assert.Equal(t, []string{
-		"node b (127.0.0.1:2) is now master, was replica",
-		"node c (127.0.0.1:3) joined as replica",
-		"slots 100-16383 moved from a to b",
-	}, d)
+	assert.Equal(t, []string{"loaded 6 nodes, 3 shards"}, topology.Diff(before, topo))
+	assert.Empty(t, topology.Diff(topo, topo))
 }

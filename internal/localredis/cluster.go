@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rcli-dev/rcli/internal/resp"
+	"github.com/rcli-dev/rcli/internal/topology"
 )
 
 const (
@@ -23,8 +26,17 @@ const (
 )
 
 // ClusterOptions says how to start a cluster. Options applies to every node, except
-// that each node gets its own subdirectory of Dir (node-0, node-1, ...); Options.TLSPort
-// is not supported yet.
+// that each node gets its own subdirectory of Dir (node-0, node-1, ...).
+//
+// With Options.TLSPort every node listens only for TLS (--tls-port P --port 0) and also
+// runs its cluster bus and replication over TLS (--tls-cluster yes --tls-replication
+// yes); the certificate arguments (--tls-cert-file, --tls-key-file, --tls-ca-cert-file)
+// go in Options.Args, the server certificate must also be valid for client
+// authentication (nodes present it to each other), and Options.TLSConfig is what the
+// fixture uses to reach the nodes. Options.PlainPort adds a plain TCP port to each node
+// (Server.PlainPort); the cluster still announces and uses the TLS ports, but answers
+// CLUSTER NODES, CLUSTER SLOTS and redirects asked over plain TCP with the plain ports,
+// as Redis does.
 type ClusterOptions struct {
 	Options
 	// Masters is how many masters share the 16384 slots; at least 1.
@@ -40,11 +52,15 @@ type Cluster struct {
 	// Nodes holds every node: first the masters, then the replicas, replica j of master
 	// i at index Masters + i*ReplicasPerMaster + j. Roles may change after failovers;
 	// SlotOwner and MasterOf tell the current ones.
+	//
+	// Nodes added by AddNode follow those StartCluster started.
 	Nodes []*Server
 
+	opts     ClusterOptions // with Binary and NodeTimeout filled in, for AddNode
 	masters  int
 	replicas int
 	ids      []string // node id of Nodes[i]
+	started  int      // nodes ever started, which numbers their directories
 }
 
 // StartCluster starts a cluster of Masters*(1+ReplicasPerMaster) nodes and returns once
@@ -56,14 +72,11 @@ type Cluster struct {
 // to its master is up. ctx bounds all of it (60 seconds when it has no deadline); on
 // failure every node started is stopped.
 func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
-	if opts.Masters < 1 || opts.Masters > SlotCount {
-		return nil, fmt.Errorf("localredis: start cluster: %d masters, want 1 to %d", opts.Masters, SlotCount)
+	if opts.Masters < 1 || opts.Masters > topology.SlotCount {
+		return nil, fmt.Errorf("localredis: start cluster: %d masters, want 1 to %d", opts.Masters, topology.SlotCount)
 	}
 	if opts.ReplicasPerMaster < 0 {
 		return nil, fmt.Errorf("localredis: start cluster: %d replicas per master", opts.ReplicasPerMaster)
-	}
-	if opts.TLSPort {
-		return nil, errors.New("localredis: start cluster: TLS clusters are not supported")
 	}
 	if opts.Dir == "" {
 		return nil, errors.New("localredis: start cluster: Options.Dir is required")
@@ -82,15 +95,19 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	defer cancel()
 
 	n := opts.Masters * (1 + opts.ReplicasPerMaster)
-	c := &Cluster{masters: opts.Masters, replicas: opts.ReplicasPerMaster, ids: make([]string, n)}
+	c := &Cluster{opts: opts, masters: opts.Masters, replicas: opts.ReplicasPerMaster, ids: make([]string, n)}
 	ok := false
 	defer func() {
 		if !ok {
 			_ = c.Stop()
 		}
 	}()
-	if err := c.startNodes(ctx, opts, n); err != nil {
-		return nil, err
+	for range n {
+		s, err := c.startNode(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.Nodes = append(c.Nodes, s)
 	}
 	conns := newConnCache()
 	defer conns.closeAll()
@@ -104,47 +121,47 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	return c, nil
 }
 
-// startNodes starts n cluster-enabled servers, each in its own subdirectory.
-func (c *Cluster) startNodes(ctx context.Context, opts ClusterOptions, n int) error {
-	timeout := strconv.FormatInt(opts.NodeTimeout.Milliseconds(), 10)
+// startNode starts one more cluster-enabled server, in Dir/node-<n> where n counts the
+// nodes this cluster has started, so a node never reuses another's nodes.conf.
+func (c *Cluster) startNode(ctx context.Context) (*Server, error) {
+	i := c.started
+	c.started++
+	timeout := strconv.FormatInt(c.opts.NodeTimeout.Milliseconds(), 10)
+	tlsCluster := c.opts.TLSPort
 	clusterArgs := func(s *Server, pick portPicker) ([]string, error) {
 		bus, err := pick()
 		if err != nil {
 			return nil, err
 		}
 		s.BusPort = bus
-		return []string{
+		args := []string{
 			"--cluster-enabled", "yes",
 			"--cluster-config-file", "nodes.conf",
 			"--cluster-node-timeout", timeout,
 			"--cluster-port", strconv.Itoa(bus),
-		}, nil
-	}
-	for i := range n {
-		nodeOpts := opts.Options
-		nodeOpts.Dir = filepath.Join(opts.Dir, "node-"+strconv.Itoa(i))
-		if err := os.MkdirAll(nodeOpts.Dir, 0o755); err != nil {
-			return fmt.Errorf("localredis: start cluster: %w", err)
 		}
-		s, err := start(ctx, nodeOpts, freePort, clusterArgs)
-		if err != nil {
-			return fmt.Errorf("localredis: start cluster node %d: %w", i, err)
+		if tlsCluster {
+			args = append(args, "--tls-cluster", "yes", "--tls-replication", "yes")
 		}
-		c.Nodes = append(c.Nodes, s)
+		return args, nil
 	}
-	return nil
+	nodeOpts := c.opts.Options
+	nodeOpts.Dir = filepath.Join(c.opts.Dir, "node-"+strconv.Itoa(i))
+	if err := os.MkdirAll(nodeOpts.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("localredis: start cluster node %d: %w", i, err)
+	}
+	s, err := start(ctx, nodeOpts, freePort, clusterArgs)
+	if err != nil {
+		return nil, fmt.Errorf("localredis: start cluster node %d: %w", i, err)
+	}
+	return s, nil
 }
 
 // build turns the started nodes into one cluster: ids, epochs, slots, MEET, REPLICATE.
 func (c *Cluster) build(ctx context.Context, conns *connCache) error {
 	do := func(s *Server, args ...string) (string, error) {
-		conn, err := conns.get(ctx, s)
+		v, err := conns.do(ctx, s, args...)
 		if err != nil {
-			return "", err
-		}
-		v, err := conn.Do(args...)
-		if err != nil {
-			conns.drop(s)
 			return "", fmt.Errorf("localredis: start cluster: %w", err)
 		}
 		return v.Text(), nil
@@ -160,7 +177,7 @@ func (c *Cluster) build(ctx context.Context, conns *connCache) error {
 			return err
 		}
 	}
-	for i, r := range evenSlotRanges(c.masters) {
+	for i, r := range topology.EvenRanges(c.masters) {
 		if _, err := do(c.Nodes[i], "CLUSTER", "ADDSLOTSRANGE", strconv.Itoa(r.Start), strconv.Itoa(r.End)); err != nil {
 			return err
 		}
@@ -196,7 +213,7 @@ func (c *Cluster) allMet(ctx context.Context, conns *connCache) error {
 		}
 		for _, id := range c.ids {
 			n, ok := findNode(view, id)
-			if !ok || !n.Connected || n.HasFlag("handshake") || n.HasFlag("noaddr") {
+			if !ok || n.LinkState != "connected" || n.HasFlag("handshake") || n.HasFlag("noaddr") {
 				return fmt.Errorf("node %s does not see node %s connected yet", s.Addr, id)
 			}
 		}
@@ -268,12 +285,12 @@ func (c *Cluster) check(ctx context.Context, conns *connCache, asBuilt bool) err
 				return fmt.Errorf("node %s does not know node %s (%s)", s.Addr, other.Addr, id)
 			case n.HasFlag("fail") || n.HasFlag("fail?") || n.HasFlag("handshake") || n.HasFlag("noaddr"):
 				return fmt.Errorf("node %s sees node %s as %s", s.Addr, other.Addr, strings.Join(n.Flags, ","))
-			case !n.IsMyself() && !n.Connected:
+			case !n.Myself() && n.LinkState != "connected":
 				return fmt.Errorf("node %s has no link to node %s", s.Addr, other.Addr)
 			}
 			roles[id] = n.MasterID
 		}
-		owners := make([]string, SlotCount)
+		owners := make([]string, topology.SlotCount)
 		for _, n := range view {
 			if !n.IsMaster() {
 				continue
@@ -330,7 +347,7 @@ func (c *Cluster) check(ctx context.Context, conns *connCache, asBuilt bool) err
 
 // checkAsBuilt compares an agreed view with the layout StartCluster assigned.
 func (c *Cluster) checkAsBuilt(roles map[string]string, owners []string) error {
-	for i, s := range c.Nodes {
+	for i, s := range c.Nodes[:c.masters*(1+c.replicas)] { // not those AddNode added
 		want := ""
 		if i >= c.masters {
 			want = c.ids[(i-c.masters)/max(c.replicas, 1)]
@@ -339,7 +356,7 @@ func (c *Cluster) checkAsBuilt(roles map[string]string, owners []string) error {
 			return fmt.Errorf("node %s follows %q, want %q", s.Addr, got, want)
 		}
 	}
-	for i, r := range evenSlotRanges(c.masters) {
+	for i, r := range topology.EvenRanges(c.masters) {
 		for slot := r.Start; slot <= r.End; slot++ {
 			if owners[slot] != c.ids[i] {
 				return fmt.Errorf("slot %d is owned by %q, want %q", slot, owners[slot], c.ids[i])
@@ -350,7 +367,7 @@ func (c *Cluster) checkAsBuilt(roles map[string]string, owners []string) error {
 }
 
 // view returns s's CLUSTER NODES through the cache.
-func (c *Cluster) view(ctx context.Context, conns *connCache, s *Server) ([]NodeInfo, error) {
+func (c *Cluster) view(ctx context.Context, conns *connCache, s *Server) ([]topology.NodeInfo, error) {
 	conn, err := conns.get(ctx, s)
 	if err != nil {
 		return nil, err
@@ -360,18 +377,18 @@ func (c *Cluster) view(ctx context.Context, conns *connCache, s *Server) ([]Node
 		conns.drop(s)
 		return nil, err
 	}
-	return ParseClusterNodes(v.Text())
+	return topology.ParseNodes(v.Text(), s.Addr)
 }
 
 // View returns the cluster as node s sees it (its CLUSTER NODES reply).
-func (c *Cluster) View(ctx context.Context, s *Server) ([]NodeInfo, error) {
+func (c *Cluster) View(ctx context.Context, s *Server) ([]topology.NodeInfo, error) {
 	conns := newConnCache()
 	defer conns.closeAll()
 	return c.view(ctx, conns, s)
 }
 
 // liveView returns the view of the first live node that answers.
-func (c *Cluster) liveView(ctx context.Context) ([]NodeInfo, error) {
+func (c *Cluster) liveView(ctx context.Context) ([]topology.NodeInfo, error) {
 	conns := newConnCache()
 	defer conns.closeAll()
 	var errs []error
@@ -394,7 +411,7 @@ func (c *Cluster) liveView(ctx context.Context) ([]NodeInfo, error) {
 // SlotOwner returns the master that serves slot, as the first live node that answers
 // sees it. Call WaitHealthy first when the topology may be changing.
 func (c *Cluster) SlotOwner(ctx context.Context, slot int) (*Server, error) {
-	if slot < 0 || slot >= SlotCount {
+	if slot < 0 || slot >= topology.SlotCount {
 		return nil, fmt.Errorf("localredis: slot %d out of range", slot)
 	}
 	view, err := c.liveView(ctx)
@@ -436,14 +453,15 @@ func (c *Cluster) MasterOf(ctx context.Context, replica *Server) (*Server, error
 	return nil, fmt.Errorf("localredis: node %s follows unknown node %s", replica.Addr, n.MasterID)
 }
 
-// Masters returns the nodes StartCluster made masters.
+// Masters returns the nodes StartCluster made masters (not those AddNode added).
 func (c *Cluster) Masters() []*Server {
 	return c.Nodes[:c.masters:c.masters]
 }
 
-// Replicas returns the nodes StartCluster made replicas.
+// Replicas returns the nodes StartCluster made replicas (not those AddNode added).
 func (c *Cluster) Replicas() []*Server {
-	return c.Nodes[c.masters:]
+	end := c.masters * (1 + c.replicas)
+	return c.Nodes[c.masters:end:end]
 }
 
 // Addrs returns the "ip:port" addresses of all nodes, in the order of Nodes.
@@ -506,13 +524,13 @@ func (c *Cluster) withLogs(err error) error {
 }
 
 // findNode returns the entry for id in view.
-func findNode(view []NodeInfo, id string) (NodeInfo, bool) {
+func findNode(view []topology.NodeInfo, id string) (topology.NodeInfo, bool) {
 	for _, n := range view {
 		if n.ID == id {
 			return n, true
 		}
 	}
-	return NodeInfo{}, false
+	return topology.NodeInfo{}, false
 }
 
 // poll calls check every clusterPollInterval until it returns nil or ctx ends, and
@@ -535,12 +553,14 @@ func poll(ctx context.Context, check func() error) error {
 
 // connCache keeps one fixture connection per node across polls.
 type connCache struct {
-	conns map[*Server]*RawConn
+	conns   map[*Server]*RawConn
+	timeout time.Duration // RawConn.Timeout of new connections
 }
 
-// newConnCache returns an empty cache; closeAll releases it.
+// newConnCache returns an empty cache whose connections time out after
+// clusterCmdTimeout; closeAll releases it.
 func newConnCache() *connCache {
-	return &connCache{conns: make(map[*Server]*RawConn)}
+	return &connCache{conns: make(map[*Server]*RawConn), timeout: clusterCmdTimeout}
 }
 
 // get returns the open connection to s, dialing one if needed.
@@ -554,9 +574,27 @@ func (cc *connCache) get(ctx context.Context, s *Server) (*RawConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.Timeout = clusterCmdTimeout
+	c.Timeout = cc.timeout
 	cc.conns[s] = c
 	return c, nil
+}
+
+// do sends one command to s over the cached connection. After an error that is not a
+// server's error reply the connection is dropped, since its state is unknown.
+func (cc *connCache) do(ctx context.Context, s *Server, args ...string) (resp.Value, error) {
+	conn, err := cc.get(ctx, s)
+	if err != nil {
+		return resp.Value{}, err
+	}
+	v, err := conn.Do(args...)
+	if err != nil {
+		var se *resp.ServerError
+		if !errors.As(err, &se) {
+			cc.drop(s)
+		}
+		return v, err
+	}
+	return v, nil
 }
 
 // drop closes and forgets the connection to s, after an error.

@@ -61,6 +61,11 @@ type Options struct {
 	// TLSConfig is the client configuration the readiness probe, Server.Dial and the
 	// cluster fixture use to reach a TLS server.
 	TLSConfig *tls.Config
+	// PlainPort, with TLSPort, makes the server listen for plain TCP as well, on a second
+	// free port (--tls-port P --port P2), recorded in Server.PlainPort and
+	// Server.PlainAddr: a test can then prove that a client never uses the plain one.
+	// Server.Dial, the readiness probe and the cluster fixture still use TLS.
+	PlainPort bool
 	// UnixSocket also listens on Dir/redis.sock (--unixsocket, --unixsocketperm 700).
 	UnixSocket bool
 	// User and Password, when Password is set, authenticate the connections made by
@@ -81,6 +86,10 @@ type Server struct {
 	Socket  string // the unix socket path, or "" without Options.UnixSocket
 	LogPath string // the server's log file, which also receives its stdout and stderr
 	BusPort int    // the cluster bus port of a cluster node, 0 for a standalone server
+	// PlainPort and PlainAddr are the plain TCP port and address of a TLS server started
+	// with Options.PlainPort, else 0 and "".
+	PlainPort int
+	PlainAddr string
 
 	binary   string
 	argv     []string
@@ -155,6 +164,12 @@ func start(ctx context.Context, opts Options, pick portPicker, extra extraArgs) 
 		}
 		s.Port = port
 		s.Addr = net.JoinHostPort(loopbackHost, strconv.Itoa(port))
+		if opts.PlainPort {
+			if s.PlainPort, err = pick(); err != nil {
+				return nil, err
+			}
+			s.PlainAddr = net.JoinHostPort(loopbackHost, strconv.Itoa(s.PlainPort))
+		}
 		s.argv = s.buildArgs(opts, more)
 		lastErr = s.launch(ctx)
 		if lastErr == nil {
@@ -184,6 +199,9 @@ func newServer(opts Options) (*Server, error) {
 	if opts.TLSPort && opts.TLSConfig == nil {
 		return nil, errors.New("localredis: Options.TLSPort needs Options.TLSConfig to probe the server")
 	}
+	if opts.PlainPort && !opts.TLSPort {
+		return nil, errors.New("localredis: Options.PlainPort needs Options.TLSPort")
+	}
 	binary := opts.Binary
 	if binary == "" {
 		if binary, err = FindBinary(); err != nil {
@@ -212,7 +230,7 @@ func (s *Server) buildArgs(opts Options, more []string) []string {
 	port := strconv.Itoa(s.Port)
 	var args []string
 	if opts.TLSPort {
-		args = append(args, "--tls-port", port, "--port", "0")
+		args = append(args, "--tls-port", port, "--port", strconv.Itoa(s.PlainPort))
 	} else {
 		args = append(args, "--port", port)
 	}

@@ -260,3 +260,8 @@ func TestStartNotFooledByPortThief(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, v.Text(), "process_id:"+strconv.Itoa(s.PID))
 }
+
+func TestPlainPortNeedsTLS(t *testing.T) {
+	_, err := Start(testContext(t, 5*time.Second), Options{Dir: t.TempDir(), PlainPort: true})
+	assert.ErrorContains(t, err, "PlainPort needs Options.TLSPort")
+}

@@ -1,6 +1,8 @@
 // Package redistest starts real redis-server processes for tests: single servers over
-// TCP, a unix socket or TLS, a server with ACL users, and clusters with replicas, each
-// on free loopback ports in a temporary directory, over internal/localredis.
+// TCP, a unix socket or TLS, a server with ACL users, and clusters with replicas, over
+// plain TCP or TLS (StartTLSCluster, and StartTLSClusterWithPlain whose nodes also
+// listen on plain ports), each on free loopback ports in a temporary directory, over
+// internal/localredis.
 //
 // Every Start function skips the test when redis-server is missing (RequireRedis),
 // unless RCLI_REQUIRE_REDIS=1 makes that a failure, as CI does. Each registers a

@@ -301,3 +301,136 @@ func TestRequireRedis(t *testing.T) {
 	assert.Contains(t, r.fatal, "RCLI_REQUIRE_REDIS=1")
 	assert.Empty(t, r.skipped)
 }
+
+// tlsDo runs one command on a fresh TLS connection to addr.
+func tlsDo(t *testing.T, c *TLSCluster, addr string, args ...string) (resp.Value, error) {
+	t.Helper()
+	conn, err := localredis.Dial(ctx(t), addr, c.ClientTLS())
+	require.NoError(t, err)
+	defer conn.Close()
+	return conn.Do(args...)
+}
+
+// movedKey returns a key whose slot the first master does not serve, and its owner.
+func movedKey(t *testing.T, c *TLSCluster) (string, *localredis.Server) {
+	t.Helper()
+	const key = "{a}k" // slot 15495
+	owner, err := c.SlotOwner(ctx(t), 15495)
+	require.NoError(t, err)
+	require.NotSame(t, c.Masters()[0], owner)
+	return key, owner
+}
+
+// assertAnnounces checks that every node's CLUSTER NODES, asked over TLS, gives each
+// node's TLS address and bus port.
+func assertAnnounces(t *testing.T, c *TLSCluster) {
+	t.Helper()
+	for _, s := range c.Nodes {
+		view, err := c.View(ctx(t), s)
+		require.NoError(t, err)
+		require.Len(t, view, len(c.Nodes))
+		for _, n := range view {
+			node := c.NodeByID(n.ID)
+			require.NotNil(t, node, n.ID)
+			assert.Equal(t, node.Addr, n.Addr, "as %s sees it", s.Addr)
+			assert.Equal(t, node.BusPort, n.BusPort, "as %s sees it", s.Addr)
+		}
+	}
+}
+
+func TestStartTLSCluster(t *testing.T) {
+	began := time.Now()
+	c := StartTLSCluster(t, 2, 1)
+	t.Logf("2 masters, 2 replicas up over TLS in %v", time.Since(began))
+	require.Len(t, c.Nodes, 4)
+	for _, f := range []string{c.CAFile, c.CertFile, c.KeyFile} {
+		assert.FileExists(t, f)
+	}
+
+	for _, s := range c.Nodes {
+		assert.Zero(t, s.PlainPort)
+		_, err := do(t, s.Addr, "PING")
+		assert.Error(t, err, "%s: plain TCP gets no reply", s.Addr)
+		v, err := tlsDo(t, c, s.Addr, "CONFIG", "GET", "tls-*")
+		require.NoError(t, err)
+		conf := map[string]string{}
+		for i := 0; i+1 < len(v.Elems); i += 2 {
+			conf[v.Elems[i].Text()] = v.Elems[i+1].Text()
+		}
+		assert.Equal(t, "yes", conf["tls-cluster"], s.Addr)
+		assert.Equal(t, "yes", conf["tls-replication"], s.Addr)
+		v, err = tlsDo(t, c, s.Addr, "CLUSTER", "INFO")
+		require.NoError(t, err)
+		assert.Contains(t, v.Text(), "cluster_state:ok", s.Addr)
+	}
+	for i, r := range c.Replicas() {
+		v, err := tlsDo(t, c, r.Addr, "INFO", "replication")
+		require.NoError(t, err)
+		assert.Contains(t, v.Text(), "master_link_status:up", r.Addr)
+		assert.Contains(t, v.Text(), fmt.Sprintf("master_port:%d", c.Masters()[i].Port), r.Addr)
+	}
+	assertAnnounces(t, c)
+	key, owner := movedKey(t, c)
+	v, err := tlsDo(t, c, c.Masters()[0].Addr, "SET", key, "v")
+	require.Error(t, err)
+	assert.Equal(t, "MOVED 15495 "+owner.Addr, v.Text(), "redirects name the TLS port")
+
+	// A node added later uses TLS too, and MIGRATE works over TLS.
+	began = time.Now()
+	added, err := c.AddNode(ctx(t))
+	require.NoError(t, err)
+	t.Logf("node added in %v", time.Since(began))
+	_, err = do(t, added.Addr, "PING")
+	assert.Error(t, err, "the added node accepts only TLS")
+	_, err = tlsDo(t, c, owner.Addr, "SET", key, "v")
+	require.NoError(t, err)
+	require.NoError(t, c.MoveSlot(ctx(t), 15495, added))
+	v, err = tlsDo(t, c, added.Addr, "GET", key)
+	require.NoError(t, err)
+	assert.Equal(t, "v", v.Text())
+	assertAnnounces(t, c)
+}
+
+func TestStartTLSClusterWithPlain(t *testing.T) {
+	began := time.Now()
+	c := StartTLSClusterWithPlain(t, 2, 1)
+	t.Logf("2 masters, 2 replicas up over TLS, with plain ports, in %v", time.Since(began))
+	require.Len(t, c.Nodes, 4)
+	for _, s := range c.Nodes {
+		require.NotZero(t, s.PlainPort, s.Addr)
+		assert.NotEqual(t, s.Port, s.PlainPort)
+		assert.Equal(t, fmt.Sprintf("127.0.0.1:%d", s.PlainPort), s.PlainAddr)
+		v, err := do(t, s.PlainAddr, "PING")
+		require.NoError(t, err, "plain TCP works on the plain port")
+		assert.Equal(t, "PONG", v.Text())
+	}
+	for i, r := range c.Replicas() {
+		v, err := tlsDo(t, c, r.Addr, "INFO", "replication")
+		require.NoError(t, err)
+		assert.Contains(t, v.Text(), "master_link_status:up", r.Addr)
+		assert.Contains(t, v.Text(), fmt.Sprintf("master_port:%d", c.Masters()[i].Port), "replication uses the TLS port")
+	}
+	assertAnnounces(t, c)
+
+	key, owner := movedKey(t, c)
+	v, err := tlsDo(t, c, c.Masters()[0].Addr, "SET", key, "v")
+	require.Error(t, err)
+	assert.Equal(t, "MOVED 15495 "+owner.Addr, v.Text(), "TLS clients are sent to TLS ports")
+	v, err = do(t, c.Masters()[0].PlainAddr, "SET", key, "v")
+	require.Error(t, err)
+	assert.Equal(t, "MOVED 15495 "+owner.PlainAddr, v.Text(), "plain clients are sent to plain ports")
+	v, err = do(t, c.Masters()[0].PlainAddr, "CLUSTER", "NODES")
+	require.NoError(t, err)
+	for _, s := range c.Nodes {
+		assert.Contains(t, v.Text(), " "+s.PlainAddr+"@", "plain clients see plain ports")
+		assert.NotContains(t, v.Text(), " "+s.Addr+"@")
+	}
+
+	// CLIENT LIST's laddr tells which port each client came in on.
+	v, err = tlsDo(t, c, owner.Addr, "CLIENT", "INFO")
+	require.NoError(t, err)
+	assert.Contains(t, v.Text(), "laddr="+owner.Addr+" ")
+	v, err = do(t, owner.PlainAddr, "CLIENT", "INFO")
+	require.NoError(t, err)
+	assert.Contains(t, v.Text(), "laddr="+owner.PlainAddr+" ")
+}

@@ -20,10 +20,14 @@ import (
 )
 
 // TLSServer is a server that accepts only TLS, with certificates made for the test.
-// All file names are absolute paths in a temporary directory.
 type TLSServer struct {
 	*localredis.Server
+	PKI
+}
 
+// PKI is the set of certificates made for one test's TLS servers. All file names are
+// absolute paths in a temporary directory.
+type PKI struct {
 	// CAFile is the PEM certificate of the CA that signed the server and client
 	// certificates.
 	CAFile string
@@ -31,7 +35,8 @@ type TLSServer struct {
 	CertFile string
 	KeyFile  string
 	// ServerCertFile and ServerKeyFile are the server's certificate (for IP 127.0.0.1
-	// and DNS name localhost) and key.
+	// and DNS name localhost) and key. The certificate is good for client
+	// authentication too, so cluster nodes and replicas present it to each other.
 	ServerCertFile string
 	ServerKeyFile  string
 	// OtherCAFile is an unrelated CA, for "unknown authority" tests.
@@ -48,10 +53,10 @@ type TLSServer struct {
 // ClientTLS returns a new client configuration that trusts CAFile's CA and presents
 // the client certificate. ServerName is empty: dialers that fill it from the address
 // (tls.Dialer does) verify 127.0.0.1; set it to "localhost" to dial by name.
-func (s *TLSServer) ClientTLS() *tls.Config {
+func (p *PKI) ClientTLS() *tls.Config {
 	return &tls.Config{
-		RootCAs:      s.roots,
-		Certificates: []tls.Certificate{s.clientCert},
+		RootCAs:      p.roots,
+		Certificates: []tls.Certificate{p.clientCert},
 		MinVersion:   tls.VersionTLS12,
 	}
 }
@@ -64,22 +69,28 @@ func (s *TLSServer) ClientTLS() *tls.Config {
 func StartTLSServer(t testing.TB, args ...string) *TLSServer {
 	t.Helper()
 	RequireRedis(t)
-	s, err := writeTestPKI(shortTempDir(t))
+	pki, err := writeTestPKI(shortTempDir(t))
 	if err != nil {
 		t.Fatalf("redistest: %v", err)
 	}
-	base := []string{
-		"--tls-cert-file", s.ServerCertFile,
-		"--tls-key-file", s.ServerKeyFile,
-		"--tls-ca-cert-file", s.CAFile,
-		"--tls-auth-clients", "yes",
-	}
+	s := &TLSServer{PKI: *pki}
 	s.Server = startServer(t, localredis.Options{
-		Args:      append(base, args...),
+		Args:      append(pki.serverArgs(), args...),
 		TLSPort:   true,
-		TLSConfig: s.ClientTLS(),
+		TLSConfig: pki.ClientTLS(),
 	})
 	return s
+}
+
+// serverArgs returns the configuration that makes a server use the PKI's server
+// certificate and require client certificates signed by its CA.
+func (p *PKI) serverArgs() []string {
+	return []string{
+		"--tls-cert-file", p.ServerCertFile,
+		"--tls-key-file", p.ServerKeyFile,
+		"--tls-ca-cert-file", p.CAFile,
+		"--tls-auth-clients", "yes",
+	}
 }
 
 // authority is a CA that issues test certificates.
@@ -142,8 +153,8 @@ func certTemplate(commonName string) (*x509.Certificate, error) {
 	}, nil
 }
 
-// writeTestPKI makes the CAs and certificates of a TLSServer and writes them to dir.
-func writeTestPKI(dir string) (*TLSServer, error) {
+// writeTestPKI makes the CAs and certificates of a PKI and writes them to dir.
+func writeTestPKI(dir string) (*PKI, error) {
 	ca, err := newAuthority("rcli test CA")
 	if err != nil {
 		return nil, fmt.Errorf("test certificates: %w", err)
@@ -186,7 +197,7 @@ func writeTestPKI(dir string) (*TLSServer, error) {
 		return nil, fmt.Errorf("test certificates: %w", err)
 	}
 
-	s := &TLSServer{
+	s := &PKI{
 		CAFile:         filepath.Join(dir, "ca.crt"),
 		CertFile:       filepath.Join(dir, "client.crt"),
 		KeyFile:        filepath.Join(dir, "client.key"),

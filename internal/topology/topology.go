@@ -1,4 +1,4 @@
-package cluster
+package topology
 
 import (
 	"fmt"
@@ -10,6 +10,9 @@ import (
 
 	"github.com/rcli-dev/rcli/internal/resp"
 )
+
+// SlotCount is the number of hash slots in a Redis Cluster.
+const SlotCount = 16384
 
 // SlotRange is an inclusive range of hash slots.
 type SlotRange struct {
@@ -57,6 +60,16 @@ func (n NodeInfo) Failing() bool { return n.HasFlag("fail") || n.HasFlag("fail?"
 // Myself reports whether this line describes the node that was asked.
 func (n NodeInfo) Myself() bool { return n.HasFlag("myself") }
 
+// Owns reports whether the node serves slot.
+func (n NodeInfo) Owns(slot int) bool {
+	for _, r := range n.Slots {
+		if slot >= r.Start && slot <= r.End {
+			return true
+		}
+	}
+	return false
+}
+
 // SlotCount returns how many slots the node serves.
 func (n NodeInfo) SlotCount() int {
 	total := 0
@@ -78,12 +91,12 @@ func ParseNodes(text, from string) ([]NodeInfo, error) {
 		}
 		n, err := parseNodeLine(line, from)
 		if err != nil {
-			return nil, fmt.Errorf("cluster: CLUSTER NODES line %d: %w", lineNo+1, err)
+			return nil, fmt.Errorf("topology: CLUSTER NODES line %d: %w", lineNo+1, err)
 		}
 		nodes = append(nodes, n)
 	}
 	if len(nodes) == 0 {
-		return nil, fmt.Errorf("cluster: CLUSTER NODES reply lists no node")
+		return nil, fmt.Errorf("topology: CLUSTER NODES reply lists no node")
 	}
 	return nodes, nil
 }
@@ -209,8 +222,8 @@ type Topology struct {
 	Issues []string // disagreements found while merging views, in words
 }
 
-// BuildTopology turns a node list into shards and a slot table.
-func BuildTopology(nodes []NodeInfo, source string) *Topology {
+// Build turns a node list into shards and a slot table.
+func Build(nodes []NodeInfo, source string) *Topology {
 	t := &Topology{Nodes: nodes, Source: source, Owner: make([]int, SlotCount)}
 	for i := range t.Owner {
 		t.Owner[i] = -1
@@ -247,11 +260,11 @@ func (t *Topology) Covered() bool {
 	return !slices.Contains(t.Owner, -1)
 }
 
-// MergeViews combines the CLUSTER NODES views of several nodes (keyed by the address
+// Merge combines the CLUSTER NODES views of several nodes (keyed by the address
 // asked). For each slot the owner with the highest config epoch wins, as the cluster
 // itself decides; each slot on which views disagree is reported in Issues, as are open
 // (migrating or importing) slots, which only the node itself reports.
-func MergeViews(views map[string][]NodeInfo) *Topology {
+func Merge(views map[string][]NodeInfo) *Topology {
 	addrs := make([]string, 0, len(views))
 	for a := range views {
 		addrs = append(addrs, a)
@@ -321,7 +334,7 @@ func MergeViews(views map[string][]NodeInfo) *Topology {
 		}
 	}
 	sort.Strings(issues)
-	t := BuildTopology(nodes, strings.Join(addrs, ","))
+	t := Build(nodes, strings.Join(addrs, ","))
 	t.Issues = issues
 	return t
 }
@@ -338,13 +351,13 @@ func shortID(id string) string {
 // slot ranges.
 func ParseSlots(v resp.Value, from string) ([]NodeInfo, error) {
 	if v.Kind != resp.Array {
-		return nil, fmt.Errorf("cluster: CLUSTER SLOTS reply is %s, want an array", v.Kind)
+		return nil, fmt.Errorf("topology: CLUSTER SLOTS reply is %s, want an array", v.Kind)
 	}
 	byID := map[string]*NodeInfo{}
 	var order []string
 	get := func(e resp.Value, master string) (*NodeInfo, error) {
 		if e.Kind != resp.Array || len(e.Elems) < 2 {
-			return nil, fmt.Errorf("cluster: CLUSTER SLOTS node entry is malformed")
+			return nil, fmt.Errorf("topology: CLUSTER SLOTS node entry is malformed")
 		}
 		host, port := e.Elems[0].Text(), e.Elems[1].Int
 		id := ""
@@ -354,7 +367,7 @@ func ParseSlots(v resp.Value, from string) ([]NodeInfo, error) {
 		if host == "" {
 			fromHost, _, err := net.SplitHostPort(from)
 			if err != nil {
-				return nil, fmt.Errorf("cluster: CLUSTER SLOTS: empty host and no answering node")
+				return nil, fmt.Errorf("topology: CLUSTER SLOTS: empty host and no answering node")
 			}
 			host = fromHost
 		}
@@ -381,11 +394,11 @@ func ParseSlots(v resp.Value, from string) ([]NodeInfo, error) {
 	}
 	for _, r := range v.Elems {
 		if r.Kind != resp.Array || len(r.Elems) < 3 {
-			return nil, fmt.Errorf("cluster: CLUSTER SLOTS range entry is malformed")
+			return nil, fmt.Errorf("topology: CLUSTER SLOTS range entry is malformed")
 		}
 		start, end := int(r.Elems[0].Int), int(r.Elems[1].Int)
 		if start < 0 || end >= SlotCount || start > end {
-			return nil, fmt.Errorf("cluster: CLUSTER SLOTS: bad range %d-%d", start, end)
+			return nil, fmt.Errorf("topology: CLUSTER SLOTS: bad range %d-%d", start, end)
 		}
 		m, err := get(r.Elems[2], "")
 		if err != nil {
@@ -403,4 +416,97 @@ func ParseSlots(v resp.Value, from string) ([]NodeInfo, error) {
 		nodes = append(nodes, *byID[id])
 	}
 	return nodes, nil
+}
+
+// Diff lists, in words, how topology b differs from a: nodes that joined or left, role
+// changes and slot ranges that changed owner.
+func Diff(a, b *Topology) []string {
+	var out []string
+	if a == nil {
+		return []string{fmt.Sprintf("loaded %d nodes, %d shards", len(b.Nodes), len(b.Shards))}
+	}
+	old := map[string]NodeInfo{}
+	for _, n := range a.Nodes {
+		old[n.ID] = n
+	}
+	cur := map[string]NodeInfo{}
+	for _, n := range b.Nodes {
+		cur[n.ID] = n
+		o, ok := old[n.ID]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("node %s (%s) joined as %s", shortID(n.ID), n.Addr, role(n)))
+		case role(o) != role(n):
+			out = append(out, fmt.Sprintf("node %s (%s) is now %s, was %s", shortID(n.ID), n.Addr, role(n), role(o)))
+		case o.Addr != n.Addr:
+			out = append(out, fmt.Sprintf("node %s moved from %s to %s", shortID(n.ID), o.Addr, n.Addr))
+		}
+	}
+	for _, o := range a.Nodes {
+		if _, ok := cur[o.ID]; !ok {
+			out = append(out, fmt.Sprintf("node %s (%s) left", shortID(o.ID), o.Addr))
+		}
+	}
+	ownerID := func(t *Topology, slot int) string {
+		if i := t.Owner[slot]; i >= 0 {
+			return t.Shards[i].Master.ID
+		}
+		return ""
+	}
+	start := -1
+	for s := 0; s <= SlotCount; s++ {
+		changed := s < SlotCount && ownerID(a, s) != ownerID(b, s)
+		if changed && start < 0 {
+			start = s
+		}
+		if start >= 0 && (!changed || s == SlotCount || ownerID(b, s) != ownerID(b, start)) {
+			to := ownerID(b, start)
+			out = append(out, fmt.Sprintf("slots %s moved from %s to %s",
+				SlotRange{start, s - 1}, orNone(shortID(ownerID(a, start))), orNone(shortID(to))))
+			start = -1
+			if changed {
+				start = s
+			}
+		}
+	}
+	return out
+}
+
+func role(n NodeInfo) string {
+	switch {
+	case n.IsMaster():
+		return "master"
+	case n.IsReplica():
+		return "replica"
+	}
+	return "node"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "nobody"
+	}
+	return s
+}
+
+// EvenRanges splits the slots among masters the way redis-cli --cluster create does:
+// 0-5460, 5461-10922 and 10923-16383 for three.
+func EvenRanges(masters int) []SlotRange {
+	ranges := make([]SlotRange, 0, masters)
+	perNode := float64(SlotCount) / float64(masters)
+	cursor := 0.0
+	first := 0
+	for i := range masters {
+		last := int(cursor + perNode - 1 + 0.5) // round half up, like lround for these values
+		if last > SlotCount-1 || i == masters-1 {
+			last = SlotCount - 1
+		}
+		if last < first {
+			last = first
+		}
+		ranges = append(ranges, SlotRange{Start: first, End: last})
+		first = last + 1
+		cursor += perNode
+	}
+	return ranges
 }
