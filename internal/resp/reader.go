@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -46,21 +47,27 @@ const (
 	readerBufSize = 16 << 10
 	arenaSize     = 8 << 10  // small payloads are carved from chunks of this size
 	arenaMaxItem  = 512      // payloads up to this size use the arena
-	bulkFirstRead = 64 << 10 // a large bulk grows from this size as its bytes arrive
-	elemsPrealloc = 16       // aggregates start at most this big unless their bytes are buffered
+	bulkChunk     = 64 << 10 // larger payloads are read in chunks of this size as they arrive
+	stackKeep     = 4096     // elements of scratch space kept between values
 )
 
-// Reader reads RESP2 and RESP3 values from a stream. It never allocates more than the
-// bytes it has read plus a small constant, whatever lengths a header declares, and it
-// never consumes bytes past the end of the value it returns.
+// Reader reads RESP2 and RESP3 values from a stream. What it allocates follows the bytes
+// that have arrived, never the lengths that headers declare: a header that promises more
+// than the stream holds costs a small constant at most. It never consumes a byte past
+// the end of the value it returns, and what it consumes and returns depends only on the
+// bytes, not on how the underlying reader splits them.
+//
+// Small payloads of the values it returns share chunks of a few KiB, so a value that is
+// kept keeps its chunk alive.
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
 	br    *bufio.Reader
 	opts  ReaderOptions
-	off   int64  // bytes consumed so far
-	long  []byte // scratch for lines longer than the bufio buffer
-	arena []byte // free tail of the current small-payload chunk
+	off   int64   // bytes consumed so far
+	long  []byte  // scratch for a line that goes on past what is buffered
+	arena []byte  // free tail of the current small-payload chunk
+	stack []Value // elements of the aggregates being read, innermost last
 }
 
 // NewReader returns a Reader over r. When r is a *bufio.Reader it is used as is.
@@ -82,7 +89,14 @@ func (r *Reader) Offset() int64 { return r.off }
 // ends inside a value gives io.ErrUnexpectedEOF; malformed bytes give a *ProtocolError.
 // Other errors come from the underlying reader unchanged (a net timeout stays a timeout).
 func (r *Reader) ReadValue() (Value, error) {
-	return r.readValue(0)
+	v, err := r.readValue(0)
+	// After an error the stack holds the elements of the aggregates left unfinished.
+	clear(r.stack)
+	r.stack = r.stack[:0]
+	if cap(r.stack) > stackKeep {
+		r.stack = nil
+	}
+	return v, err
 }
 
 func (r *Reader) protoErr(format string, args ...any) error {
@@ -187,16 +201,28 @@ func (r *Reader) readAggregate(typ byte, header []byte, depth int) (Value, error
 	}
 	count := n
 	if typ == '%' || typ == '|' {
+		if n > math.MaxInt64/2 { // possible only under a custom MaxElems
+			return Value{}, r.protoErr("%d pairs overflow", n)
+		}
 		count = 2 * n
 	}
-	elems := make([]Value, 0, r.prealloc(count))
+	// Elements collect on the shared stack and are copied out once all have arrived,
+	// so memory follows the elements actually read, never the declared count.
+	base := len(r.stack)
 	for i := int64(0); i < count; i++ {
 		e, err := r.readValue(depth + 1)
 		if err != nil {
 			return Value{}, unexpectedEOF(err)
 		}
-		elems = append(elems, e)
+		if len(r.stack) == cap(r.stack) {
+			r.stack = slices.Grow(r.stack, max(len(r.stack), 16))
+		}
+		r.stack = append(r.stack, e)
 	}
+	elems := make([]Value, count)
+	copy(elems, r.stack[base:])
+	clear(r.stack[base:])
+	r.stack = r.stack[:base]
 	var kind Kind
 	switch typ {
 	case '*':
@@ -219,78 +245,98 @@ func (r *Reader) readAggregate(typ byte, header []byte, depth int) (Value, error
 	return Value{Kind: kind, Elems: elems}, nil
 }
 
-// prealloc bounds an aggregate's first allocation by the bytes already buffered: every
-// element takes at least three bytes on the wire.
-func (r *Reader) prealloc(count int64) int {
-	limit := int64(r.br.Buffered()/3) + elemsPrealloc
-	return int(min(count, limit))
-}
-
 // readLine returns the next line without its CRLF. The slice is valid until the next read.
+//
+// What it consumes depends only on the bytes, never on how they arrive: a line ends at
+// the first LF within MaxLineLen+2 bytes; when there is none, the line is too long and
+// exactly those bytes are consumed.
 func (r *Reader) readLine() ([]byte, error) {
-	line, err := r.br.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		r.long = append(r.long[:0], line...)
-		for errors.Is(err, bufio.ErrBufferFull) && len(r.long) <= r.opts.MaxLineLen+2 {
-			line, err = r.br.ReadSlice('\n')
-			r.long = append(r.long, line...)
-		}
-		line = r.long
+	limit := r.opts.MaxLineLen
+	if limit < math.MaxInt-2 {
+		limit += 2 // the CRLF
 	}
-	r.off += int64(len(line))
-	if err != nil {
-		if errors.Is(err, bufio.ErrBufferFull) {
+	r.long = r.long[:0]
+	for {
+		n := r.br.Buffered()
+		if n == 0 {
+			if _, err := r.br.Peek(1); err != nil {
+				if len(r.long) > 0 {
+					return nil, unexpectedEOF(err)
+				}
+				return nil, err
+			}
+			n = r.br.Buffered()
+		}
+		room := limit - len(r.long)
+		buf, _ := r.br.Peek(min(n, room)) // cannot fail: the bytes are buffered
+		if i := bytes.IndexByte(buf, '\n'); i >= 0 {
+			line := buf[:i+1]
+			if len(r.long) > 0 {
+				r.long = append(r.long, line...)
+				line = r.long
+			}
+			r.discard(i + 1)
+			return r.checkLine(line)
+		}
+		if len(buf) == room {
+			r.discard(room)
 			return nil, r.protoErr("line longer than %d bytes", r.opts.MaxLineLen)
 		}
-		if err == io.EOF && len(line) > 0 {
-			return nil, io.ErrUnexpectedEOF
-		}
-		return nil, err
+		// The line goes on past what is buffered: keep its start and read more.
+		r.long = append(r.long, buf...)
+		r.discard(len(buf))
 	}
+}
+
+// checkLine strips the CRLF that must end line.
+func (r *Reader) checkLine(line []byte) ([]byte, error) {
 	if len(line) < 2 || line[len(line)-2] != '\r' {
 		return nil, r.protoErr("line not terminated by CRLF")
 	}
 	line = line[:len(line)-2]
-	if len(line) > r.opts.MaxLineLen {
-		return nil, r.protoErr("line longer than %d bytes", r.opts.MaxLineLen)
-	}
 	if bytes.IndexByte(line, '\r') >= 0 {
 		return nil, r.protoErr("carriage return inside a line")
 	}
 	return line, nil
 }
 
-// readPayload reads n bytes and the CRLF after them. A large payload grows as its bytes
-// arrive, so a lying header costs no memory.
+// discard consumes n buffered bytes.
+func (r *Reader) discard(n int) {
+	d, _ := r.br.Discard(n) // cannot fail: the bytes are buffered
+	r.off += int64(d)
+}
+
+// readPayload reads n bytes and the CRLF after them. A payload too large to trust its
+// header with is read in chunks as its bytes arrive and joined once all have arrived,
+// so a lying header costs no more memory than the bytes that did arrive.
 func (r *Reader) readPayload(n int64) ([]byte, error) {
-	var buf []byte
-	switch {
-	case n <= arenaMaxItem:
-		buf = r.alloc(int(n))
-	case n <= bulkFirstRead || n <= int64(r.br.Buffered()):
-		buf = make([]byte, n)
-	default:
-		buf = make([]byte, 0, bulkFirstRead)
-		for int64(len(buf)) < n {
-			if len(buf) == cap(buf) {
-				grown := make([]byte, len(buf), min(n, 2*int64(cap(buf))))
-				copy(grown, buf)
-				buf = grown
-			}
-			chunk := min(n-int64(len(buf)), int64(cap(buf)-len(buf)))
-			got, err := io.ReadFull(r.br, buf[len(buf):int64(len(buf))+chunk])
-			r.off += int64(got)
-			buf = buf[:len(buf)+got]
-			if err != nil {
-				return nil, unexpectedEOF(err)
-			}
-		}
-		return buf, r.readCRLF()
+	if n > bulkChunk && n > int64(r.br.Buffered()) {
+		return r.readChunked(n)
 	}
+	buf := r.alloc(int(n))
 	got, err := io.ReadFull(r.br, buf)
 	r.off += int64(got)
 	if err != nil {
 		return nil, unexpectedEOF(err)
+	}
+	return buf, r.readCRLF()
+}
+
+func (r *Reader) readChunked(n int64) ([]byte, error) {
+	var chunks [][]byte
+	for left := n; left > 0; {
+		chunk := make([]byte, min(left, bulkChunk))
+		got, err := io.ReadFull(r.br, chunk)
+		r.off += int64(got)
+		if err != nil {
+			return nil, unexpectedEOF(err)
+		}
+		chunks = append(chunks, chunk)
+		left -= int64(got)
+	}
+	buf := make([]byte, 0, n)
+	for _, c := range chunks {
+		buf = append(buf, c...)
 	}
 	return buf, r.readCRLF()
 }
@@ -306,16 +352,18 @@ func (r *Reader) readCRLF() error {
 	if b[0] != '\r' || b[1] != '\n' {
 		return r.protoErr("payload not followed by CRLF")
 	}
-	r.off += 2
-	_, err = r.br.Discard(2)
-	return err
+	r.discard(2)
+	return nil
 }
 
 // alloc returns n bytes carved from the arena; payloads share chunks so that an array of
 // small strings costs a few allocations rather than one per element.
 func (r *Reader) alloc(n int) []byte {
-	if n == 0 {
+	switch {
+	case n == 0:
 		return []byte{}
+	case n > arenaMaxItem:
+		return make([]byte, n)
 	}
 	if n > len(r.arena) {
 		r.arena = make([]byte, arenaSize)
@@ -353,6 +401,10 @@ func parseInt(b []byte) (int64, bool) {
 	var n uint64
 	for _, c := range b {
 		if c < '0' || c > '9' {
+			return 0, false
+		}
+		// Check before multiplying: n*10 can wrap around uint64 and look small again.
+		if n > (math.MaxInt64+1)/10 {
 			return 0, false
 		}
 		n = n*10 + uint64(c-'0')

@@ -21,7 +21,8 @@ func (e *SplitError) Error() string {
 //   - a closing quote must be followed by a space or the end of the line;
 //   - a quote may open in the middle of an argument: a"b c" is the one argument "ab c".
 //
-// Bytes outside escapes are taken as they are, so any binary value can be typed. An
+// Bytes outside escapes are taken as they are, so any binary value can be typed; unlike
+// redis-cli, which stops at a NUL byte, SplitArgs keeps NUL as an ordinary byte. An
 // unbalanced quote, or a closing quote followed by something else, is a *SplitError.
 func SplitArgs(line string) ([][]byte, error) {
 	var args [][]byte

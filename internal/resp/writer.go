@@ -11,8 +11,8 @@ import (
 // Nothing reaches the underlying writer before Flush, which lets callers know exactly
 // which commands were written.
 //
-// After a write error every later Flush returns the same error. A Writer is not safe for
-// concurrent use.
+// After a write error every later Flush returns the same error and drops what was
+// buffered since. A Writer is not safe for concurrent use.
 type Writer struct {
 	w   io.Writer
 	buf []byte
@@ -51,6 +51,7 @@ func (w *Writer) Buffered() int { return len(w.buf) }
 // unknown.
 func (w *Writer) Flush() error {
 	if w.err != nil {
+		w.buf = w.buf[:0]
 		return w.err
 	}
 	if len(w.buf) == 0 {
@@ -91,7 +92,9 @@ func AppendArgs(dst []byte, args ...string) []byte {
 
 // AppendValue appends v in RESP3 encoding to dst. Attributes are written before the
 // value; a simple string or error whose text cannot sit on one line is written in its
-// blob form, so what a Reader reads back equals v up to that choice.
+// blob form, so what a Reader reads back equals v up to that choice. An error too long
+// for a line under DefaultMaxLineLen is written as a blob error, which a Reader with
+// default limits accepts.
 func AppendValue(dst []byte, v Value) []byte {
 	if len(v.Attrs) > 0 {
 		dst = appendHeader(dst, '|', int64(len(v.Attrs)/2))
@@ -106,7 +109,7 @@ func AppendValue(dst []byte, v Value) []byte {
 		}
 		return appendBlob(dst, '$', v.Str)
 	case Error:
-		if oneLine(v.Str) {
+		if oneLine(v.Str) && len(v.Str) < DefaultMaxLineLen { // the '-' counts too
 			return appendLine(dst, '-', v.Str)
 		}
 		return appendBlob(dst, '!', v.Str)
