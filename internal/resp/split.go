@@ -26,6 +26,9 @@ func (e *SplitError) Error() string {
 // unbalanced quote, or a closing quote followed by something else, is a *SplitError.
 func SplitArgs(line string) ([][]byte, error) {
 	var args [][]byte
+	// Every argument is carved from one buffer: unquoting never makes text longer, so
+	// it never grows and the arguments never overlap.
+	buf := make([]byte, 0, len(line))
 	i := 0
 	for {
 		for i < len(line) && isSpace(line[i]) {
@@ -34,7 +37,7 @@ func SplitArgs(line string) ([][]byte, error) {
 		if i == len(line) {
 			return args, nil
 		}
-		var cur []byte
+		cur := buf[len(buf):len(buf)]
 		inDouble, inSingle := false, false
 		start := i
 	token:
@@ -95,10 +98,8 @@ func SplitArgs(line string) ([][]byte, error) {
 				}
 			}
 		}
-		if cur == nil {
-			cur = []byte{}
-		}
-		args = append(args, cur)
+		args = append(args, cur[:len(cur):len(cur)])
+		buf = buf[:len(buf)+len(cur)]
 	}
 }
 
