@@ -50,6 +50,10 @@ type Pool struct {
 	hits, misses, waits, timeouts     atomic.Uint64
 	dialErrors, closedStale, closedBr atomic.Uint64
 	waitTime, maxWait                 atomic.Int64
+	// suspectSince is when (unix nanoseconds) a connection last broke or a dial last
+	// failed: the server may have gone away, so idle connections older than that are
+	// checked on checkout however briefly they were idle.
+	suspectSince atomic.Int64
 }
 
 // Stats is a snapshot of a pool's counters.
@@ -198,7 +202,8 @@ func (p *Pool) healthy(ctx context.Context, c *Conn) bool {
 		_ = p.discard(c, closeStale)
 		return false
 	}
-	if p.o.HealthCheckAfter > 0 && now.Sub(c.idleSince) >= p.o.HealthCheckAfter {
+	suspect := c.idleSince.UnixNano() < p.suspectSince.Load()
+	if suspect || p.o.HealthCheckAfter > 0 && now.Sub(c.idleSince) >= p.o.HealthCheckAfter {
 		if err := c.check(ctx); err != nil {
 			_ = p.discard(c, closeStale)
 			return false
@@ -310,6 +315,7 @@ func (p *Pool) dialReserved(ctx context.Context) (*Conn, error) {
 // the caller's context, marks the address down and starts the probe.
 func (p *Pool) dialFailed(err error, byCaller bool) {
 	p.dialErrors.Add(1)
+	p.suspectSince.Store(time.Now().UnixNano())
 	var de *DialError
 	p.mu.Lock()
 	if !byCaller && errors.As(err, &de) && !p.closed {
@@ -355,6 +361,9 @@ func (p *Pool) Put(c *Conn) {
 		return
 	}
 	if !c.reusable() {
+		if c.Broken() != nil {
+			p.suspectSince.Store(time.Now().UnixNano())
+		}
 		_ = p.discard(c, closeBroken)
 		return
 	}
