@@ -1,0 +1,340 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/rcli-dev/rcli/internal/format"
+	"github.com/rcli-dev/rcli/internal/pool"
+	"github.com/rcli-dev/rcli/internal/resp"
+)
+
+// errQuit ends stdin's lines early: a "quit" or "exit" line.
+var errQuit = errors.New("quit")
+
+// commandArgs turns the words of the command line into a command's arguments. With
+// --quoted-input each word is unquoted with redis-cli's rules and must be exactly one
+// argument.
+func (a *app) commandArgs(words []string) ([][]byte, error) {
+	args := make([][]byte, 0, len(words)+1)
+	for _, w := range words {
+		if !a.opts.quotedInput {
+			args = append(args, []byte(w))
+			continue
+		}
+		split, err := resp.SplitArgs(w)
+		if err != nil || len(split) != 1 {
+			return nil, &usageError{msg: "Invalid quoted string"}
+		}
+		args = append(args, split[0])
+	}
+	return args, nil
+}
+
+// oneShot runs the command on the command line, -r times, with -x or -X applied. It
+// connects when the command needs the server (a bare HELP does not).
+func (a *app) oneShot(ctx context.Context) error {
+	args, err := a.commandArgs(a.opts.command)
+	if err != nil {
+		return err
+	}
+	switch {
+	case a.opts.stdinLast:
+		data, err := a.readAllStdin()
+		if err != nil {
+			return err
+		}
+		args = append(args, data)
+	case a.opts.hasStdinTag:
+		i := 0
+		for i < len(args) && string(args[i]) != a.opts.stdinTag {
+			i++
+		}
+		if i == len(args) {
+			return &usageError{msg: "Using -X option but stdin tag not match."}
+		}
+		data, err := a.readAllStdin()
+		if err != nil {
+			return err
+		}
+		args[i] = data
+	}
+	return a.issue(ctx, args, a.opts.repeat)
+}
+
+// evalMode runs --eval: EVAL with the script file's contents, the number of keys, the
+// keys, and after a lone "," the arguments.
+func (a *app) evalMode(ctx context.Context) error {
+	if err := a.connect(ctx); err != nil {
+		return err
+	}
+	script, err := os.ReadFile(a.opts.eval)
+	if err != nil {
+		return &usageError{msg: fmt.Sprintf("Can't open file '%s': %s", a.opts.eval, describeFileError(err))}
+	}
+	args := [][]byte{[]byte("EVAL"), script, nil}
+	keys, comma := 0, false
+	for _, w := range a.opts.command {
+		if !comma && w == "," {
+			comma = true
+			continue
+		}
+		args = append(args, []byte(w))
+		if !comma {
+			keys++
+		}
+	}
+	args[2] = strconv.AppendInt(nil, int64(keys), 10)
+	return a.issue(ctx, args, a.opts.repeat)
+}
+
+// describeFileError returns the system's text for a file error, as strerror gives it.
+func describeFileError(err error) string {
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		s := errno.Error()
+		return strings.ToUpper(s[:1]) + s[1:]
+	}
+	return err.Error()
+}
+
+// issue runs one command repeat times (forever when negative), -i apart, printing
+// each reply, as redis-cli's issueCommandRepeat does. HELP is answered locally, and
+// SUBSCRIBE and MONITOR stream until interrupted. With -e an error reply goes to
+// stderr and ends the run with exit 1.
+func (a *app) issue(ctx context.Context, args [][]byte, repeat int64) error {
+	cmd := resp.Command{Args: args}
+	switch {
+	case cmd.Is("help") || cmd.Is("?"):
+		return a.help(ctx, args[1:])
+	case cmd.Is("sync") || cmd.Is("psync"):
+		return &usageError{msg: "rcli: " + cmd.Name() + " (replica output mode) is not supported yet"}
+	case cmd.Is("subscribe") || cmd.Is("psubscribe") || cmd.Is("ssubscribe") || cmd.Is("monitor"):
+		return a.stream(ctx, cmd)
+	}
+	for n := int64(0); repeat < 0 || n < repeat; n++ {
+		if n > 0 {
+			if err := sleep(ctx, a.opts.interval); err != nil {
+				return err
+			}
+		}
+		v, err := a.do(ctx, cmd)
+		if err != nil {
+			if cmd.Is("shutdown") && connectionGone(err) {
+				a.close() // the server went away as asked; a later line reconnects
+				return nil
+			}
+			return err
+		}
+		if a.opts.errCode && v.Kind == resp.Error {
+			fmt.Fprintf(a.io.Err, "%s\n", v.Str)
+			return &exitError{Code: 1}
+		}
+		if err := a.printReply(args, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// printReply prints one reply in the output format, raw for the commands redis-cli
+// always prints raw.
+func (a *app) printReply(args [][]byte, v resp.Value) error {
+	if err := format.Write(a.io.Out, v, a.out.ForCommand(args)); err != nil {
+		return fmt.Errorf("rcli: write stdout: %w", err)
+	}
+	return nil
+}
+
+// stream runs SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE or MONITOR: it prints every value the
+// server sends, pushes included, until the connection ends, an error reply arrives or
+// the user presses Ctrl-C. Only the first reply is bounded by the read timeout.
+func (a *app) stream(ctx context.Context, cmd resp.Command) error {
+	if err := a.connect(ctx); err != nil {
+		return err
+	}
+	st, ok := a.client.(streamer)
+	if !ok {
+		return &usageError{msg: "rcli: " + cmd.Name() + " is not supported with this connection yet"}
+	}
+	if !cmd.Is("monitor") && a.out.Mode != format.Raw {
+		fmt.Fprintln(a.io.Out, "Reading messages... (press Ctrl-C to quit)")
+	}
+	st.Write(cmd)
+	if err := st.Flush(ctx); err != nil {
+		return err
+	}
+	for {
+		v, err := st.ReadValue(ctx)
+		if err != nil {
+			return err
+		}
+		if err := a.printReply(cmd.Args, v); err != nil {
+			return err
+		}
+		if v.Kind == resp.Error {
+			return nil
+		}
+	}
+}
+
+// connectionGone reports an error that means the server closed the connection.
+func connectionGone(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
+}
+
+// lines runs stdin's lines as commands, one by one, as redis-cli does when stdin is
+// not a terminal: arguments are split with redis-cli's quoting rules, "N cmd" repeats
+// a command N times, "quit" and "exit" stop, and HELP is answered locally. Unlike
+// redis-cli, rcli stops with exit 1 when it cannot connect or loses the connection,
+// honours -e (the first error reply goes to stderr and ends the run with exit 1), and
+// writes its own complaints about a line to stderr.
+func (a *app) lines(ctx context.Context) error {
+	if err := a.connect(ctx); err != nil {
+		return err
+	}
+	r := bufio.NewReaderSize(a.io.In, 64<<10)
+	for {
+		line, readErr := r.ReadString('\n')
+		if line != "" {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if err := a.line(ctx, line); err != nil {
+				if errors.Is(err, errQuit) {
+					return nil
+				}
+				return err
+			}
+		}
+		switch {
+		case readErr == io.EOF:
+			return nil
+		case readErr != nil:
+			return fmt.Errorf("rcli: read stdin: %w", readErr)
+		}
+	}
+}
+
+// line runs one line of stdin.
+func (a *app) line(ctx context.Context, line string) error {
+	args, err := resp.SplitArgs(line)
+	if err != nil {
+		fmt.Fprintln(a.io.Err, "Invalid argument(s)")
+		return nil
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	repeat := int64(1)
+	if len(args) > 1 {
+		if n, isNumber, ok := parseRepeat(args[0]); isNumber {
+			if !ok {
+				fmt.Fprintln(a.io.Err, "Invalid rcli repeat command option value.")
+				return nil
+			}
+			repeat, args = n, args[1:]
+		}
+	}
+	name := string(args[0])
+	switch {
+	case strings.EqualFold(name, "quit") || strings.EqualFold(name, "exit"):
+		return errQuit
+	case strings.HasPrefix(name, ":"):
+		a.setPreference(args)
+		return nil
+	case strings.EqualFold(name, "restart"):
+		fmt.Fprintln(a.io.Err, "Use 'restart' only in Lua debugging mode.")
+		return nil
+	case strings.EqualFold(name, "clear") && len(args) == 1:
+		return nil // there is no screen to clear
+	case strings.EqualFold(name, "connect") && len(args) == 3:
+		port, err := strconv.Atoi(string(args[2]))
+		if err != nil || port < 0 || port > 65535 {
+			return &usageError{msg: "Invalid server port."}
+		}
+		a.close()
+		a.opts.host, a.opts.port, a.opts.socket = string(args[1]), port, ""
+		return a.connect(ctx)
+	}
+	start := time.Now()
+	if err := a.issue(ctx, args, repeat); err != nil {
+		return err
+	}
+	if elapsed := time.Since(start); elapsed >= 500*time.Millisecond && a.out.Mode == format.Standard {
+		fmt.Fprintf(a.io.Out, "(%.2fs)\n", elapsed.Seconds())
+	}
+	return nil
+}
+
+// parseRepeat reads the "N" of a stdin line "N cmd ...". isNumber says the word is a
+// number at all (else it is the command's name); ok says it is a valid count (1 or
+// more), as redis-cli's strtol check does.
+func parseRepeat(word []byte) (n int64, isNumber, ok bool) {
+	n, err := strconv.ParseInt(string(word), 10, 64)
+	var ne *strconv.NumError
+	switch {
+	case len(word) == 0:
+		return 0, true, false // strtol of "" consumes everything and gives 0
+	case err == nil:
+		return n, true, n > 0
+	case errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange):
+		return 0, true, false
+	}
+	return 0, false, false
+}
+
+// setPreference handles a ":set ..." line. rcli has no preferences that matter
+// outside the interactive shell; unknown ones are reported as redis-cli does.
+func (a *app) setPreference(args [][]byte) {
+	if strings.EqualFold(string(args[0]), ":set") && len(args) >= 2 {
+		switch strings.ToLower(string(args[1])) {
+		case "hints", "nohints":
+		default:
+			fmt.Fprintf(a.io.Err, "unknown rcli preference '%s'\n", args[1])
+		}
+		return
+	}
+	fmt.Fprintf(a.io.Err, "unknown rcli option '%s'\n", args[0])
+}
+
+// errorText renders a failure the way redis-cli reports it on stderr.
+func (a *app) errorText(err error) string {
+	var ue *usageError
+	var de *pool.DialError
+	var pe *resp.ProtocolError
+	var se *resp.ServerError
+	_, addr := a.opts.addr()
+	switch {
+	case errors.As(err, &ue):
+		return ue.msg
+	case errors.As(err, &de):
+		return de.Error()
+	case errors.As(err, &pe):
+		return fmt.Sprintf("Error: Protocol error from %s: %s (at byte %d of its replies)", addr, pe.Msg, pe.Offset)
+	case errors.As(err, &se):
+		// A failed handshake step: "AUTH failed: WRONGPASS ...", "SELECT 1 failed: ...".
+		return strings.TrimPrefix(err.Error(), "pool: ")
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Sprintf("Error: no reply from %s within %v (the read timeout; change it with --read-timeout)", addr, a.opts.readTimeout)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "Error: Server closed the connection"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "Error: Connection reset by peer"
+	case errors.Is(err, syscall.EPIPE):
+		return "Error: Broken pipe"
+	}
+	msg := err.Error()
+	if rest, ok := strings.CutPrefix(msg, "pool: "); ok {
+		return "Error: " + rest
+	}
+	return msg
+}

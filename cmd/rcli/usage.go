@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// writeUsage prints --help: redis-cli's options that rcli honours, rcli's own, the
+// modes it does not offer yet, and its subcommands.
+func writeUsage(w io.Writer) {
+	var subs strings.Builder
+	for _, s := range subcommands() {
+		fmt.Fprintf(&subs, "  %-18s %s\n", s.name, s.short)
+	}
+	if subs.Len() == 0 {
+		subs.WriteString("  (none yet)\n")
+	}
+	fmt.Fprintf(w, `rcli %s (redis-cli 7.0 compatible)
+
+Usage: rcli [OPTIONS] [cmd [arg [arg ...]]]
+       rcli [OPTIONS] <subcommand> [args...]
+  -h <hostname>      Server hostname (default: 127.0.0.1).
+  -p <port>          Server port (default: 6379).
+  -s <socket>        Server socket (overrides hostname and port).
+  -a <password>      Password to use when connecting to the server.
+                     You can also use the RCLI_AUTH or REDISCLI_AUTH environment
+                     variable to pass this password more safely
+                     (if both are used, this argument takes precedence).
+  --user <username>  Used to send ACL style 'AUTH username pass'. Needs -a.
+  --pass <password>  Alias of -a for consistency with the new --user option.
+  --askpass          Force user to input password with mask from STDIN.
+                     If this argument is used, '-a' and the environment
+                     variables are ignored.
+  -u <uri>           Server URI: redis://[[user:]pass@]host[:port][/db],
+                     rediss://... for TLS, or unix:///path/to/socket.
+  -r <repeat>        Execute specified command N times (negative: forever).
+  -i <interval>      When -r is used, waits <interval> seconds per command.
+                     It is possible to specify sub-second times like -i 0.1.
+  -n <db>            Database number.
+  -2                 Start session in RESP2 protocol mode.
+  -3                 Start session in RESP3 protocol mode.
+  -x                 Read last argument from STDIN (see example below).
+  -X <tag>           Read <tag> argument from STDIN (see example below).
+  -d <delimiter>     Delimiter between response bulks for raw formatting (default: \n).
+  -D <delimiter>     Delimiter between responses for raw formatting (default: \n).
+  -c                 Enable cluster mode (follow -ASK and -MOVED redirections).
+  -e                 Return exit error code when command execution fails.
+  --tls              Establish a secure TLS connection.
+  --sni <host>       Server name indication for TLS.
+  --cacert <file>    CA Certificate file to verify with.
+  --cacertdir <dir>  Directory where trusted CA certificates are stored.
+                     If neither cacert nor cacertdir are specified, the default
+                     system-wide trusted root certs configuration will apply.
+  --insecure         Allow insecure TLS connection by skipping cert validation.
+  --cert <file>      Client certificate to authenticate with.
+  --key <file>       Private key file to authenticate with.
+  --tls-ciphers <list> Sets the list of preferred ciphers (TLSv1.2 and below),
+                     separated by colons, by OpenSSL or IANA names.
+  --tls-ciphersuites <list> Sets the list of preferred ciphersuites (TLSv1.3).
+  --raw              Use raw formatting for replies (default when STDOUT is
+                     not a tty).
+  --no-raw           Force formatted output even when STDOUT is not a tty.
+  --quoted-input     Force input to be handled as quoted strings.
+  --csv              Output in CSV format.
+  --json             Output in JSON format (default RESP3, use -2 if you want to use with RESP2).
+  --quoted-json      Same as --json, but produce ASCII-safe quoted strings, not Unicode.
+  --show-pushes <yn> Whether to print RESP3 PUSH messages.  Enabled by default when
+                     STDOUT is a tty but can be overridden with --show-pushes no.
+  --eval <file>      Send an EVAL command using the Lua script at <file>.
+  --verbose          Verbose mode: show RESP3 attributes.
+  --no-auth-warning  Don't show warning message when using password on command
+                     line interface.
+  --no-color         Don't colour replies (also: the NO_COLOR environment variable).
+  --read-timeout <sec> Give up when a reply takes longer (default: %v; 0: never).
+                     Blocking commands add their own timeout to it.
+  --help             Output this help and exit.
+  --version          Output version and exit.
+
+Not supported yet (rcli exits 1 when asked for them):
+  --stat --latency --latency-history --latency-dist --lru-test --replica
+  --rdb --functions-rdb --pipe --bigkeys --memkeys --memkeys-samples --hotkeys
+  --scan --intrinsic-latency --ldb --ldb-sync-mode --cluster
+
+rcli subcommands:
+%s
+Examples:
+  cat /etc/passwd | rcli -x set mypasswd
+  rcli -D "" --raw dump key > key.dump && rcli -X dump_tag restore key2 0 dump_tag replace < key.dump
+  rcli -r 100 lpush mylist x
+  rcli -r 100 -i 1 info | grep used_memory_human:
+  rcli --quoted-input set '"null-\x00-separated"' value
+  rcli --eval myscript.lua key1 key2 , arg1 arg2 arg3
+
+  (Note: when using --eval the comma separates KEYS[] from ARGV[] items)
+
+When no command is given and stdin is not a terminal, rcli runs stdin's lines
+as commands, one by one.
+`, version(), defaultReadTimeout.Round(time.Second), subs.String())
+}
