@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rcli-dev/rcli/internal/cluster"
 	"github.com/rcli-dev/rcli/internal/format"
 	"github.com/rcli-dev/rcli/internal/pool"
 	"github.com/rcli-dev/rcli/internal/resp"
@@ -127,6 +128,16 @@ func (a *app) issue(ctx context.Context, args [][]byte, repeat int64) error {
 			}
 		}
 		v, err := a.do(ctx, cmd)
+		var partial *cluster.PartialError
+		if errors.As(err, &partial) {
+			// A command split across nodes of which some failed: print what was done,
+			// then say which keys were not, and fail the run.
+			if perr := a.printReply(args, v); perr != nil {
+				return perr
+			}
+			fmt.Fprintf(a.io.Err, "Error: %s\n", strings.TrimPrefix(partial.Error(), "cluster: "))
+			return &exitError{Code: 1}
+		}
 		if err != nil {
 			if cmd.Is("shutdown") && connectionGone(err) {
 				a.close() // the server went away as asked; a later line reconnects
@@ -161,9 +172,9 @@ func (a *app) stream(ctx context.Context, cmd resp.Command) error {
 	if err := a.connect(ctx); err != nil {
 		return err
 	}
-	st, ok := a.client.(streamer)
-	if !ok {
-		return &usageError{msg: "rcli: " + cmd.Name() + " is not supported with this connection yet"}
+	st, err := a.sess.stream(ctx, cmd)
+	if err != nil {
+		return err
 	}
 	if !cmd.Is("monitor") && a.out.Mode != format.Raw {
 		fmt.Fprintln(a.io.Out, "Reading messages... (press Ctrl-C to quit)")
@@ -198,6 +209,7 @@ func connectionGone(err error) bool {
 // honours -e (the first error reply goes to stderr and ends the run with exit 1), and
 // writes its own complaints about a line to stderr.
 func (a *app) lines(ctx context.Context) error {
+	a.redirects = true
 	if err := a.connect(ctx); err != nil {
 		return err
 	}

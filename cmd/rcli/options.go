@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rcli-dev/rcli/internal/cluster"
 	"github.com/rcli-dev/rcli/internal/pool"
+	"github.com/rcli-dev/rcli/internal/resp"
 )
 
 // outputMode is the reply format asked for on the command line. modeAuto leaves the
@@ -85,6 +87,20 @@ type options struct {
 	readTimeout time.Duration
 	cluster     bool // -c
 
+	// rcli's own client settings.
+	readFrom    string            // --read-from master|replica|prefer-replica
+	natMap      map[string]string // --nat-map from=to,...
+	maxConns    int               // --max-conns: connections per node
+	minIdle     int               // --min-idle
+	idleTimeout time.Duration     // --idle-timeout
+	poolTimeout time.Duration     // --pool-timeout
+
+	// --scan and its modifiers.
+	scan     bool
+	pattern  string // --pattern, or --quoted-pattern unquoted
+	count    int    // --count
+	scanType string // --type
+
 	// Execution.
 	repeat      int64 // -r; negative repeats forever
 	interval    time.Duration
@@ -143,14 +159,14 @@ func usagef(format string, args ...any) error {
 func otherFlag(flag string) (known, mode, takesValue bool) {
 	switch flag {
 	case "--stat", "--latency", "--latency-history", "--latency-dist", "--replica", "--slave",
-		"--pipe", "--bigkeys", "--memkeys", "--hotkeys", "--scan":
+		"--pipe", "--bigkeys", "--memkeys", "--hotkeys":
 		return true, true, false
 	case "--lru-test", "--rdb", "--functions-rdb", "--memkeys-samples", "--intrinsic-latency",
 		"--test_hint", "--test_hint_file":
 		return true, true, true
 	case "--mono":
 		return true, false, false
-	case "--pattern", "--quoted-pattern", "--pipe-timeout":
+	case "--pipe-timeout":
 		return true, false, true
 	}
 	return false, false, false
@@ -348,6 +364,78 @@ func parseArgs(args []string) (*options, []string, error) {
 			o.tls.insecure = true
 		case "--no-color":
 			o.noColor = true
+		case "--read-from":
+			v, ok := value()
+			if !ok {
+				return o, warnings, bad()
+			}
+			if _, err := cluster.ParseReadFrom(v); err != nil {
+				return o, warnings, usagef("Invalid --read-from '%s' (valid: master, replica, prefer-replica)", v)
+			}
+			o.readFrom = v
+		case "--nat-map":
+			v, ok := value()
+			if !ok {
+				return o, warnings, bad()
+			}
+			m, err := parseNATMap(v)
+			if err != nil {
+				return o, warnings, err
+			}
+			o.natMap = m
+		case "--max-conns", "--min-idle", "--count":
+			v, ok := value()
+			if !ok {
+				return o, warnings, bad()
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > math.MaxInt32 {
+				return o, warnings, usagef("Invalid number for %s: '%s'", arg, v)
+			}
+			switch arg {
+			case "--max-conns":
+				o.maxConns = n
+			case "--min-idle":
+				o.minIdle = n
+			default:
+				o.count = n
+			}
+		case "--idle-timeout", "--pool-timeout":
+			v, ok := value()
+			if !ok {
+				return o, warnings, bad()
+			}
+			d, err := parseSeconds(v)
+			if err != nil {
+				return o, warnings, usagef("Invalid time for %s: '%s'", arg, v)
+			}
+			if arg == "--idle-timeout" {
+				o.idleTimeout = d
+			} else {
+				o.poolTimeout = d
+			}
+		case "--scan":
+			o.scan = true
+		case "--pattern", "--type":
+			v, ok := value()
+			if !ok {
+				return o, warnings, bad()
+			}
+			if arg == "--pattern" {
+				o.pattern = v
+			} else {
+				o.scanType = v
+			}
+		case "--quoted-pattern":
+			v, ok := value()
+			if !ok {
+				return o, warnings, bad()
+			}
+			split, err := resp.SplitArgs(v)
+			if err != nil || len(split) != 1 {
+				return o, warnings, usagef("Invalid quoted string specified for --quoted-pattern.")
+			}
+			o.pattern = string(split[0])
 		case "--read-timeout":
 			v, ok := value()
 			if !ok {
@@ -408,6 +496,22 @@ func parseArgs(args []string) (*options, []string, error) {
 		o.unsupported = "--ldb"
 	}
 	return o, warnings, nil
+}
+
+// parseNATMap parses --nat-map's "from=to,from=to": announced host:port addresses and
+// the host:port to reach each one at instead.
+func parseNATMap(s string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, pair := range strings.Split(s, ",") {
+		from, to, ok := strings.Cut(strings.TrimSpace(pair), "=")
+		_, _, errFrom := net.SplitHostPort(from)
+		_, _, errTo := net.SplitHostPort(to)
+		if !ok || errFrom != nil || errTo != nil {
+			return nil, usagef("Invalid --nat-map entry '%s' (want host:port=host:port)", pair)
+		}
+		m[from] = to
+	}
+	return m, nil
 }
 
 // field returns the string field that a value-taking TLS flag sets.

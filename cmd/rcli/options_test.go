@@ -178,8 +178,29 @@ func TestParseArgs(t *testing.T) {
 		{name: "ldb is not supported", args: "--eval f --ldb-sync-mode", check: func(t *testing.T, o *options) {
 			assert.Equal(t, "--ldb", o.unsupported)
 		}},
-		{name: "scan is not supported", args: "--scan --pattern x*", check: func(t *testing.T, o *options) {
-			assert.Equal(t, "--scan", o.unsupported)
+		{name: "scan", args: "--scan --pattern x* --count 100 --type hash", check: func(t *testing.T, o *options) {
+			assert.True(t, o.scan)
+			assert.Equal(t, "x*", o.pattern)
+			assert.Equal(t, 100, o.count)
+			assert.Equal(t, "hash", o.scanType)
+			assert.Empty(t, o.unsupported)
+		}},
+		{name: "quoted pattern", args: `--scan --quoted-pattern "a\x00*"`, check: func(t *testing.T, o *options) {
+			assert.Equal(t, "a\x00*", o.pattern)
+		}},
+		{name: "read from replicas", args: "-c --read-from prefer-replica GET k", check: func(t *testing.T, o *options) {
+			assert.Equal(t, "prefer-replica", o.readFrom)
+		}},
+		{name: "bad read policy", args: "--read-from primary", err: "Invalid --read-from 'primary' (valid: master, replica, prefer-replica)"},
+		{name: "nat map", args: "--nat-map 10.0.0.1:6379=127.0.0.1:7000,10.0.0.2:6379=127.0.0.1:7001 PING", check: func(t *testing.T, o *options) {
+			assert.Equal(t, map[string]string{"10.0.0.1:6379": "127.0.0.1:7000", "10.0.0.2:6379": "127.0.0.1:7001"}, o.natMap)
+		}},
+		{name: "bad nat map", args: "--nat-map 10.0.0.1=x PING", err: "Invalid --nat-map entry '10.0.0.1=x' (want host:port=host:port)"},
+		{name: "pool limits", args: "--max-conns 4 --min-idle 1 --idle-timeout 30 --pool-timeout 0.5 PING", check: func(t *testing.T, o *options) {
+			assert.Equal(t, 4, o.maxConns)
+			assert.Equal(t, 1, o.minIdle)
+			assert.Equal(t, 30*time.Second, o.idleTimeout)
+			assert.Equal(t, 500*time.Millisecond, o.poolTimeout)
 		}},
 		{name: "first unsupported mode wins", args: "--bigkeys --pipe", check: func(t *testing.T, o *options) {
 			assert.Equal(t, "--bigkeys", o.unsupported)

@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/rcli-dev/rcli/internal/cluster"
 	"github.com/rcli-dev/rcli/internal/format"
 	"github.com/rcli-dev/rcli/internal/pool"
 	"github.com/rcli-dev/rcli/internal/resp"
@@ -54,6 +55,8 @@ func run(ctx context.Context, args []string, s *streams) int {
 		}
 	}
 	switch {
+	case o.scan:
+		return a.exitCode(ctx, a.scanMode(ctx))
 	case o.hasEval:
 		return a.exitCode(ctx, a.evalMode(ctx))
 	case len(o.command) > 0:
@@ -98,23 +101,6 @@ func resolvePassword(o *options, s *streams) error {
 	return nil
 }
 
-// client is the connection a session runs its commands on. *pool.Conn is one; the
-// cluster client will be another.
-type client interface {
-	// Do sends one command and returns its reply; a server error reply is a value.
-	Do(ctx context.Context, cmd resp.Command) (resp.Value, error)
-	// Close releases the connection.
-	Close() error
-}
-
-// streamer is a client that can also read values nobody asked for, as SUBSCRIBE and
-// MONITOR need. *pool.Conn is one.
-type streamer interface {
-	Write(cmd resp.Command)
-	Flush(ctx context.Context) error
-	ReadValue(ctx context.Context) (resp.Value, error)
-}
-
 // app is one run of rcli: the parsed options, the streams, the output settings decided
 // from both, and the connection once it is made.
 type app struct {
@@ -122,15 +108,16 @@ type app struct {
 	io         *streams
 	out        format.Options
 	showPushes bool
-	// dial opens the connection; tests and the cluster client can replace it.
-	dial   func(ctx context.Context, o pool.Options) (client, error)
-	client client // nil until the first command needs it
+	sess       *session // nil until the first command needs it
+	// redirects prints redis-cli's "-> Redirected to slot" line in cluster mode, as
+	// redis-cli does for stdin lines and in its shell (not for one-shot commands).
+	redirects bool
 }
 
 // newApp decides the output format, colour and push display from the options and
 // the streams.
 func newApp(o *options, s *streams) *app {
-	a := &app{opts: o, io: s, dial: dialConn}
+	a := &app{opts: o, io: s}
 	mode := format.Raw
 	switch o.output {
 	case modeAuto:
@@ -162,11 +149,6 @@ func newApp(o *options, s *streams) *app {
 	return a
 }
 
-// dialConn connects with pool.Dial.
-func dialConn(ctx context.Context, o pool.Options) (client, error) {
-	return pool.Dial(ctx, o)
-}
-
 // poolOptions turns the command line into connection options.
 func (a *app) poolOptions() (pool.Options, error) {
 	o := a.opts
@@ -178,6 +160,10 @@ func (a *app) poolOptions() (pool.Options, error) {
 		ClientName:  o.clientName,
 		ReadTimeout: o.readTimeout,
 		OnPush:      a.printPush,
+		MaxActive:   o.maxConns,
+		MinIdle:     o.minIdle,
+		IdleTimeout: o.idleTimeout,
+		WaitTimeout: o.poolTimeout,
 	}
 	if o.hasPassword {
 		// As in redis-cli, --user without a password sends no AUTH at all.
@@ -206,37 +192,81 @@ func (a *app) poolOptions() (pool.Options, error) {
 	return po, nil
 }
 
-// connect makes the connection unless it is already made.
+// clusterOptions turns the command line into the client's options.
+func (a *app) clusterOptions() (cluster.Options, error) {
+	po, err := a.poolOptions()
+	if err != nil {
+		return cluster.Options{}, err
+	}
+	readFrom, err := cluster.ParseReadFrom(a.opts.readFrom)
+	if err != nil {
+		return cluster.Options{}, &usageError{msg: err.Error()}
+	}
+	dir := cacheDir(a.io.Getenv)
+	return cluster.Options{
+		Seeds:        []string{po.Addr},
+		Pool:         po,
+		Cluster:      a.opts.cluster,
+		ReadFrom:     readFrom,
+		NATMap:       a.opts.natMap,
+		SlotCacheDir: dir,
+		Commands:     cluster.NewCommandTable(dir),
+	}, nil
+}
+
+// connect makes the client and checks that the server answers, unless that is done.
 func (a *app) connect(ctx context.Context) error {
-	if a.client != nil {
+	if a.sess != nil {
 		return nil
 	}
-	po, err := a.poolOptions()
+	co, err := a.clusterOptions()
 	if err != nil {
 		return err
 	}
-	c, err := a.dial(ctx, po)
+	sess, err := a.newSession(co)
+	if err != nil {
+		return err
+	}
+	err = sess.connect(ctx)
 	var se *resp.ServerError
-	if err != nil && po.Protocol == 3 && !a.opts.hasPassword && errors.As(err, &se) && se.Code == "NOAUTH" {
+	if err != nil && co.Pool.Protocol == 3 && !a.opts.hasPassword && errors.As(err, &se) && se.Code == "NOAUTH" {
 		// A server that wants a password refuses HELLO 3 from a client that has
 		// none. redis-cli warns and goes on in RESP2, where the command itself gets
 		// the NOAUTH error reply; so does rcli.
 		fmt.Fprintf(a.io.Err, "HELLO 3 failed: %s\n", se.Error())
-		po.Protocol = 2
-		c, err = a.dial(ctx, po)
+		sess.Close()
+		co.Pool.Protocol = 2
+		if sess, err = a.newSession(co); err != nil {
+			return err
+		}
+		err = sess.connect(ctx)
 	}
 	if err != nil {
+		sess.Close()
 		return err
 	}
-	a.client = c
+	a.sess = sess
 	return nil
 }
 
-// close closes the connection, if any.
+func (a *app) newSession(co cluster.Options) (*session, error) {
+	sess, err := newSession(co)
+	if err != nil {
+		return nil, err
+	}
+	if a.redirects {
+		sess.onMoved = func(slot int, addr string) {
+			fmt.Fprintf(a.io.Out, "-> Redirected to slot [%d] located at %s\n", slot, addr)
+		}
+	}
+	return sess, nil
+}
+
+// close closes the client, if any.
 func (a *app) close() {
-	if a.client != nil {
-		_ = a.client.Close()
-		a.client = nil
+	if a.sess != nil {
+		_ = a.sess.Close()
+		a.sess = nil
 	}
 }
 
@@ -245,7 +275,7 @@ func (a *app) do(ctx context.Context, cmd resp.Command) (resp.Value, error) {
 	if err := a.connect(ctx); err != nil {
 		return resp.Value{}, err
 	}
-	return a.client.Do(ctx, cmd)
+	return a.sess.Do(ctx, cmd)
 }
 
 // printPush prints an out-of-band push when --show-pushes is on (the default on a

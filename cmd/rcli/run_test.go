@@ -88,7 +88,7 @@ func TestUsageListsWhatIsNotSupported(t *testing.T) {
 	s, out, errOut := testStreams("", nil)
 	stdout, _, code := runInProcess(t, s, out, errOut, "--help")
 	require.Equal(t, 0, code)
-	for _, mode := range []string{"--pipe", "--scan", "--bigkeys", "--cluster", "--ldb"} {
+	for _, mode := range []string{"--pipe", "--bigkeys", "--cluster", "--ldb"} {
 		assert.Contains(t, stdout, mode)
 	}
 	assert.Contains(t, stdout, "--no-color")
