@@ -17,10 +17,13 @@ type subcommand struct {
 	build func(a *app) *cobra.Command
 }
 
-// subcommands returns rcli's subcommands. Only working ones are listed: the pool
-// issue adds pool-stats, the cluster issue topology and route.
+// subcommands returns rcli's subcommands. None is the name of a Redis command.
 func subcommands() []subcommand {
-	return nil
+	return []subcommand{
+		{name: "pool-stats", short: "connection pool statistics per node, with an optional probe", build: newCmdPoolStats},
+		{name: "topology", short: "show or refresh the cluster topology (show | refresh)", build: newCmdTopology},
+		{name: "route", short: "explain how keys are routed: slot, hash tag, owner, replicas", build: newCmdRoute},
+	}
 }
 
 // findSubcommand returns the subcommand named exactly word.

@@ -135,3 +135,35 @@ func (c *Client) saveSlotCache() {
 		os.Remove(tmp.Name())
 	}
 }
+
+// CachedTopology returns the slot map cached on disk for this seed, unverified, or nil
+// when there is none (or the client keeps no cache).
+func (c *Client) CachedTopology() *topology.Topology {
+	sc := c.slotCache
+	if sc == nil {
+		return nil
+	}
+	data, err := os.ReadFile(sc.path)
+	if err != nil {
+		return nil
+	}
+	var f slotCacheFile
+	if json.Unmarshal(data, &f) != nil {
+		return nil
+	}
+	nodes, err := topology.ParseNodes(f.Nodes, c.seed.addr)
+	if err != nil {
+		return nil
+	}
+	return topology.Build(nodes, "cache")
+}
+
+// SaveSlotCache rewrites the slot map cached on disk from the seed's view now.
+func (c *Client) SaveSlotCache() {
+	if sc := c.slotCache; sc != nil {
+		sc.mu.Lock()
+		sc.tried, sc.dirty = true, true
+		sc.mu.Unlock()
+		c.saveSlotCache()
+	}
+}

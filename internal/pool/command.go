@@ -42,10 +42,17 @@ func classify(args [][]byte) cmdClass {
 		buf[i] = c
 	}
 	switch string(buf[:len(name)]) {
+	case "HELLO":
+		// HELLO with no arguments only reports the server's details; with a protocol
+		// version (and AUTH or SETNAME) it changes the connection.
+		if len(args) == 1 {
+			return classPlain
+		}
+		return classDetach
 	case "BLPOP", "BRPOP", "BLMOVE", "BRPOPLPUSH", "BZPOPMIN", "BZPOPMAX", "BLMPOP", "BZMPOP",
 		"XREAD", "XREADGROUP", "WAIT", "WAITAOF":
 		return classBlocking
-	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "SELECT", "AUTH", "HELLO",
+	case "SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "MONITOR", "SELECT", "AUTH",
 		"RESET", "READONLY", "READWRITE", "SYNC", "PSYNC", "REPLCONF":
 		return classDetach
 	case "CLIENT":

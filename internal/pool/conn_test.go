@@ -576,3 +576,25 @@ func TestWriteAllocs(t *testing.T) {
 	})
 	assert.Zero(t, allocs)
 }
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want cmdClass
+	}{
+		{"plain", []string{"GET", "k"}, classPlain},
+		{"HELLO alone only reports", []string{"hello"}, classPlain},
+		{"HELLO 3 switches protocol", []string{"HELLO", "3"}, classDetach},
+		{"SELECT", []string{"select", "1"}, classDetach},
+		{"CLIENT SETNAME", []string{"CLIENT", "setname", "x"}, classDetach},
+		{"CLIENT LIST", []string{"CLIENT", "LIST"}, classPlain},
+		{"MULTI", []string{"multi"}, classMulti},
+		{"BLPOP", []string{"BLPOP", "k", "0"}, classBlocking},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.want, classify(cmd(c.args...).Args))
+		})
+	}
+}
