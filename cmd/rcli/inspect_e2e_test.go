@@ -105,8 +105,8 @@ func TestInspectCluster(t *testing.T) {
 
 	t.Run("topology show", func(t *testing.T) {
 		var topo struct {
-			Nodes   []struct{ Addr, Role string } `json:"nodes"`
-			Shards  []struct {
+			Nodes  []struct{ Addr, Role string } `json:"nodes"`
+			Shards []struct {
 				Master   string   `json:"master"`
 				Replicas []string `json:"replicas"`
 				Slots    []string `json:"slots"`
