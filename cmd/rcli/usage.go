@@ -75,13 +75,44 @@ Usage: rcli [OPTIONS] [cmd [arg [arg ...]]]
   --no-color         Don't colour replies (also: the NO_COLOR environment variable).
   --read-timeout <sec> Give up when a reply takes longer (default: %v; 0: never).
                      Blocking commands add their own timeout to it.
+  --scan             List all keys using the SCAN command (with -c: every master).
+  --pattern <pat>    Keys pattern when using the --scan mode.
+  --quoted-pattern <pat> Same as --pattern, but the value can be a quoted string.
+  --count <count>    Count option when using the --scan mode (default: 10).
+  --type <type>      Only keys of this type in the --scan mode.
   --help             Output this help and exit.
   --version          Output version and exit.
+
+Cluster mode (-c) and rcli's client:
+  Commands go to the node that owns their keys, found from the server's own key
+  specs (COMMAND INFO, cached per server version); MOVED and ASK are followed,
+  TRYAGAIN and CLUSTERDOWN are retried for a while, so a failover does not fail a
+  command. The slot map is cached on disk ($XDG_CACHE_HOME/rcli) for one-shot runs.
+  Keys in several slots:
+    MGET MSET DEL UNLINK EXISTS TOUCH are split per node (one pipelined round trip
+    per node) and joined in key order; counts are summed. A split MSET is NOT
+    atomic. If a node fails, the keys not done are listed and rcli exits 1.
+    Any other command gets a local CROSSSLOT error naming the slots, unsent.
+  Keyless commands:
+    KEYS (merged), DBSIZE (summed), FLUSHALL and FLUSHDB (all must succeed),
+    RANDOMKEY (any non-nil) go to every master; SCRIPT LOAD and SCRIPT FLUSH to
+    every node; SCRIPT EXISTS (ANDed) and FUNCTION LOAD/DELETE/FLUSH/RESTORE to
+    every master. Everything else (INFO, CONFIG, PING, CLIENT, SLOWLOG, WAIT, ...)
+    goes to the node you named, as with redis-cli.
+  --read-from <where> Where read-only commands go: master (default), replica or
+                     prefer-replica (replicas send READONLY; a dead or loading
+                     replica falls back to another, then to the master).
+  --nat-map <from=to,...> Reach announced node addresses (host:port) at others,
+                     for clusters behind NAT or in containers.
+  --max-conns <n>    Connections per node (default: 10 per CPU).
+  --min-idle <n>     Idle connections kept ready per node (default: 0).
+  --idle-timeout <sec> Close connections idle for longer (default: never).
+  --pool-timeout <sec> Longest wait for a free connection (default: read timeout + 1s).
 
 Not supported yet (rcli exits 1 when asked for them):
   --stat --latency --latency-history --latency-dist --lru-test --replica
   --rdb --functions-rdb --pipe --bigkeys --memkeys --memkeys-samples --hotkeys
-  --scan --intrinsic-latency --ldb --ldb-sync-mode --cluster
+  --intrinsic-latency --ldb --ldb-sync-mode --cluster
 
 rcli subcommands:
 %s
