@@ -94,7 +94,7 @@ func (c *Client) ExecBatch(ctx context.Context, addr string, cmds []resp.Command
 	c.stats.batches.Add(1)
 	br := n.doBatch(ctx, cmds, asking)
 	if br.Err != nil {
-		c.nodeFailed(n)
+		c.nodeFailed()
 	}
 	return BatchResult(br)
 }
@@ -113,7 +113,7 @@ func (c *Client) Acquire(ctx context.Context, addr string) (*pool.Conn, error) {
 func (c *Client) Release(addr string, conn *pool.Conn) {
 	n := c.node(addr)
 	if conn.Broken() != nil {
-		c.nodeFailed(n)
+		c.nodeFailed()
 	}
 	n.pool.Put(conn)
 }

@@ -344,7 +344,7 @@ func (c *Client) execOn(ctx context.Context, cmd resp.Command, slot int, target 
 			if ctx.Err() != nil {
 				return Result{Err: &NodeError{Addr: target.addr, Written: written, Err: err}, Addr: target.addr, Slot: slot}
 			}
-			c.nodeFailed(target)
+			c.nodeFailed()
 			avoid = append(avoid, target)
 			retriable := !written || readOnly && !isBlocking(cmd)
 			if !retriable || pinned && slot < 0 {
@@ -446,8 +446,9 @@ func (c *Client) patchSlot(slot int, n *node) {
 	c.table.Load().slots[slot].Store(&shardNodes{master: n})
 }
 
-// nodeFailed reacts to a node that could not be reached or broke a connection.
-func (c *Client) nodeFailed(n *node) {
+// nodeFailed reacts to a node that could not be reached or broke a connection: the
+// topology may have changed (a failover), so it is refreshed in the background.
+func (c *Client) nodeFailed() {
 	if c.opts.Cluster {
 		c.refresh.trigger()
 	}

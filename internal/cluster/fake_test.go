@@ -74,11 +74,6 @@ func startFake(t *testing.T, reply func(args []string) resp.Value) *fakeNode {
 	return f
 }
 
-// nodesLine describes a fake as the master of every slot in CLUSTER NODES.
-func (f *fakeNode) nodesLine() string {
-	return fmt.Sprintf("%040d %s@1 myself,master - 0 0 1 connected 0-16383\n", 1, f.addr)
-}
-
 func fakeClient(t *testing.T, seed string) *Client {
 	t.Helper()
 	cl, err := New(Options{

@@ -231,7 +231,7 @@ func (c *Client) runParts(ctx context.Context, parts []*splitPart, readOnly bool
 				}
 			}
 			if br.Err != nil {
-				c.nodeFailed(n)
+				c.nodeFailed()
 			}
 		}()
 	}

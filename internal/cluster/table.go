@@ -3,7 +3,6 @@ package cluster
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -182,7 +181,3 @@ var builtinKeys = map[string]legacyKeys{
 	"zadd": {1, 1, 1, false}, "zrange": {1, 1, 1, true}, "zcard": {1, 1, 1, true},
 	"zscore": {1, 1, 1, true}, "xadd": {1, 1, 1, false}, "xlen": {1, 1, 1, true},
 }
-
-// errUnknownCommand marks a command the server does not know; it is sent anyway, to
-// the seed, so that the user sees the server's own error.
-var errUnknownCommand = errors.New("unknown command")

@@ -37,7 +37,7 @@ func SplitArgs(line string) ([][]byte, error) {
 		if i == len(line) {
 			return args, nil
 		}
-		cur := buf[len(buf):len(buf)]
+		cur := buf[len(buf):]
 		inDouble, inSingle := false, false
 		start := i
 	token:
