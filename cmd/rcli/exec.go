@@ -15,6 +15,7 @@ import (
 	"github.com/rcli-dev/rcli/internal/cluster"
 	"github.com/rcli-dev/rcli/internal/format"
 	"github.com/rcli-dev/rcli/internal/pool"
+	"github.com/rcli-dev/rcli/internal/repl"
 	"github.com/rcli-dev/rcli/internal/resp"
 )
 
@@ -176,6 +177,13 @@ func (a *app) stream(ctx context.Context, cmd resp.Command) error {
 	if err != nil {
 		return err
 	}
+	return a.streamOn(ctx, st, cmd)
+}
+
+// streamOn is the one streaming loop, shared by stdin's lines and the interactive
+// shell: it sends cmd on st and prints every value that arrives until the connection
+// ends, an error reply arrives or ctx is cancelled (Ctrl-C).
+func (a *app) streamOn(ctx context.Context, st *pool.Conn, cmd resp.Command) error {
 	if !cmd.Is("monitor") && a.out.Mode != format.Raw {
 		fmt.Fprintln(a.io.Out, "Reading messages... (press Ctrl-C to quit)")
 	}
@@ -236,86 +244,49 @@ func (a *app) lines(ctx context.Context) error {
 	}
 }
 
-// line runs one line of stdin.
+// line runs one line of stdin: the line syntax and the meta commands are the
+// interactive shell's (internal/repl).
 func (a *app) line(ctx context.Context, line string) error {
-	args, err := resp.SplitArgs(line)
+	l, err := repl.ParseLine(line)
 	if err != nil {
-		fmt.Fprintln(a.io.Err, "Invalid argument(s)")
+		fmt.Fprintln(a.io.Err, err)
 		return nil
 	}
+	args := l.Args
 	if len(args) == 0 {
 		return nil
 	}
-	repeat := int64(1)
-	if len(args) > 1 {
-		if n, isNumber, ok := parseRepeat(args[0]); isNumber {
-			if !ok {
-				fmt.Fprintln(a.io.Err, "Invalid rcli repeat command option value.")
-				return nil
-			}
-			repeat, args = n, args[1:]
-		}
-	}
-	name := string(args[0])
-	switch {
-	case strings.EqualFold(name, "quit") || strings.EqualFold(name, "exit"):
+	switch repl.Classify(args) {
+	case repl.MetaQuit:
 		return errQuit
-	case strings.HasPrefix(name, ":"):
-		a.setPreference(args)
+	case repl.MetaColon:
+		// No preference matters outside the shell; unknown ones are reported.
+		if _, err := repl.ParsePreference(args); err != nil {
+			fmt.Fprintln(a.io.Err, err)
+		}
 		return nil
-	case strings.EqualFold(name, "restart"):
-		fmt.Fprintln(a.io.Err, "Use 'restart' only in Lua debugging mode.")
+	case repl.MetaRestart:
+		fmt.Fprintln(a.io.Err, repl.RestartMessage)
 		return nil
-	case strings.EqualFold(name, "clear") && len(args) == 1:
+	case repl.MetaClear:
 		return nil // there is no screen to clear
-	case strings.EqualFold(name, "connect") && len(args) == 3:
-		port, err := strconv.Atoi(string(args[2]))
-		if err != nil || port < 0 || port > 65535 {
-			return &usageError{msg: "Invalid server port."}
+	case repl.MetaConnect:
+		host, port, err := repl.ParseConnect(args)
+		if err != nil {
+			return &usageError{msg: err.Error()}
 		}
 		a.close()
-		a.opts.host, a.opts.port, a.opts.socket = string(args[1]), port, ""
+		a.opts.host, a.opts.port, a.opts.socket = host, port, ""
 		return a.connect(ctx)
 	}
 	start := time.Now()
-	if err := a.issue(ctx, args, repeat); err != nil {
+	if err := a.issue(ctx, args, l.Repeat); err != nil {
 		return err
 	}
 	if elapsed := time.Since(start); elapsed >= 500*time.Millisecond && a.out.Mode == format.Standard {
 		fmt.Fprintf(a.io.Out, "(%.2fs)\n", elapsed.Seconds())
 	}
 	return nil
-}
-
-// parseRepeat reads the "N" of a stdin line "N cmd ...". isNumber says the word is a
-// number at all (else it is the command's name); ok says it is a valid count (1 or
-// more), as redis-cli's strtol check does.
-func parseRepeat(word []byte) (n int64, isNumber, ok bool) {
-	n, err := strconv.ParseInt(string(word), 10, 64)
-	var ne *strconv.NumError
-	switch {
-	case len(word) == 0:
-		return 0, true, false // strtol of "" consumes everything and gives 0
-	case err == nil:
-		return n, true, n > 0
-	case errors.As(err, &ne) && errors.Is(ne.Err, strconv.ErrRange):
-		return 0, true, false
-	}
-	return 0, false, false
-}
-
-// setPreference handles a ":set ..." line. rcli has no preferences that matter
-// outside the interactive shell; unknown ones are reported as redis-cli does.
-func (a *app) setPreference(args [][]byte) {
-	if strings.EqualFold(string(args[0]), ":set") && len(args) >= 2 {
-		switch strings.ToLower(string(args[1])) {
-		case "hints", "nohints":
-		default:
-			fmt.Fprintf(a.io.Err, "unknown rcli preference '%s'\n", args[1])
-		}
-		return
-	}
-	fmt.Fprintf(a.io.Err, "unknown rcli option '%s'\n", args[0])
 }
 
 // errorText renders a failure the way redis-cli reports it on stderr.

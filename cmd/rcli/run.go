@@ -49,6 +49,9 @@ func run(ctx context.Context, args []string, s *streams) int {
 
 	a := newApp(o, s)
 	defer a.close()
+	if code, ok := a.runTool(ctx); ok {
+		return code
+	}
 	if !o.hasEval && len(o.command) > 0 {
 		if sub, ok := findSubcommand(subcommands(), o.command[0]); ok {
 			return a.exitCode(ctx, runSubcommand(ctx, a, sub, o.command))
@@ -62,8 +65,7 @@ func run(ctx context.Context, args []string, s *streams) int {
 	case len(o.command) > 0:
 		return a.exitCode(ctx, a.oneShot(ctx))
 	case s.InTTY:
-		fmt.Fprintln(s.Err, "rcli: the interactive shell is not available yet")
-		return 1
+		return a.exitCode(ctx, a.shell(ctx))
 	default:
 		return a.exitCode(ctx, a.lines(ctx))
 	}

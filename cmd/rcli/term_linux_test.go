@@ -183,11 +183,6 @@ func TestTerminalOutput(t *testing.T) {
 		got, _ := runOnTerminal(t, rcli, nil, false, "-p", port, "-3", "DEBUG", "PROTOCOL", "push")
 		assert.Equal(t, "1) \"server-cpu-usage\"\n2) (integer) 42\n\"Some real reply following the push reply\"\n", stripANSI(got))
 	})
-	t.Run("interactive shell", func(t *testing.T) {
-		got, code := runOnTerminal(t, rcli, nil, true, "-p", port)
-		assert.Equal(t, 1, code)
-		assert.Equal(t, "rcli: the interactive shell is not available yet\n", got)
-	})
 }
 
 // stripANSI removes colour escapes.
