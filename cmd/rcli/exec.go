@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/rcli-dev/rcli/internal/cluster"
 	"github.com/rcli-dev/rcli/internal/format"
 	"github.com/rcli-dev/rcli/internal/pool"
+	"github.com/rcli-dev/rcli/internal/pubsub"
 	"github.com/rcli-dev/rcli/internal/repl"
 	"github.com/rcli-dev/rcli/internal/resp"
 )
@@ -69,32 +69,6 @@ func (a *app) oneShot(ctx context.Context) error {
 		}
 		args[i] = data
 	}
-	return a.issue(ctx, args, a.opts.repeat)
-}
-
-// evalMode runs --eval: EVAL with the script file's contents, the number of keys, the
-// keys, and after a lone "," the arguments.
-func (a *app) evalMode(ctx context.Context) error {
-	if err := a.connect(ctx); err != nil {
-		return err
-	}
-	script, err := os.ReadFile(a.opts.eval)
-	if err != nil {
-		return &usageError{msg: fmt.Sprintf("Can't open file '%s': %s", a.opts.eval, describeFileError(err))}
-	}
-	args := [][]byte{[]byte("EVAL"), script, nil}
-	keys, comma := 0, false
-	for _, w := range a.opts.command {
-		if !comma && w == "," {
-			comma = true
-			continue
-		}
-		args = append(args, []byte(w))
-		if !comma {
-			keys++
-		}
-	}
-	args[2] = strconv.AppendInt(nil, int64(keys), 10)
 	return a.issue(ctx, args, a.opts.repeat)
 }
 
@@ -168,8 +142,13 @@ func (a *app) printReply(args [][]byte, v resp.Value) error {
 
 // stream runs SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE or MONITOR: it prints every value the
 // server sends, pushes included, until the connection ends, an error reply arrives or
-// the user presses Ctrl-C. Only the first reply is bounded by the read timeout.
+// the user presses Ctrl-C. Only the first reply is bounded by the read timeout. The
+// subscribe family goes through internal/pubsub (streamSubscription), which reaches
+// every shard and restores subscriptions after failures.
 func (a *app) stream(ctx context.Context, cmd resp.Command) error {
+	if _, ok := pubsub.KindOf(cmd); ok {
+		return a.subscribe(ctx, cmd) // subscribe.go: every shard, restored after failures
+	}
 	if err := a.connect(ctx); err != nil {
 		return err
 	}
@@ -182,10 +161,11 @@ func (a *app) stream(ctx context.Context, cmd resp.Command) error {
 
 // streamOn is the one streaming loop, shared by stdin's lines and the interactive
 // shell: it sends cmd on st and prints every value that arrives until the connection
-// ends, an error reply arrives or ctx is cancelled (Ctrl-C).
+// ends, an error reply arrives or ctx is cancelled (Ctrl-C). A subscription command
+// goes to streamSubscription instead, seeded with st's node.
 func (a *app) streamOn(ctx context.Context, st *pool.Conn, cmd resp.Command) error {
-	if !cmd.Is("monitor") && a.out.Mode != format.Raw {
-		fmt.Fprintln(a.io.Out, "Reading messages... (press Ctrl-C to quit)")
+	if _, ok := pubsub.KindOf(cmd); ok {
+		return a.subscribeAt(ctx, st.Addr(), cmd) // subscribe.go
 	}
 	st.Write(cmd)
 	if err := st.Flush(ctx); err != nil {

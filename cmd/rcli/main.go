@@ -38,6 +38,8 @@ type streams struct {
 	OutTTY bool
 	// OutColor says stdout is a real terminal, where colour escapes may be shown.
 	OutColor bool
+	// ErrTTY says stderr is a terminal, where progress may be drawn.
+	ErrTTY bool
 
 	// Getenv reads an environment variable ("" when unset).
 	Getenv func(string) string
@@ -55,6 +57,7 @@ func newStdStreams() *streams {
 		InTTY:    isTerminal(os.Stdin),
 		OutTTY:   outTTY || os.Getenv("FAKETTY") != "",
 		OutColor: outTTY,
+		ErrTTY:   isTerminal(os.Stderr),
 		Getenv:   os.Getenv,
 		ReadPassword: func(prompt string) (string, error) {
 			return readPassword(os.Stdin, os.Stderr, prompt)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rcli-dev/rcli/internal/cluster"
+	"github.com/rcli-dev/rcli/internal/pipeline"
 	"github.com/rcli-dev/rcli/internal/pool"
 	"github.com/rcli-dev/rcli/internal/resp"
 )
@@ -122,6 +123,11 @@ type options struct {
 	noAuthWarning bool
 	noColor       bool
 
+	// tools are the cluster manager's, key analysis and live view flags.
+	tools toolOptions
+	// pipe is --pipe and its flags.
+	pipe pipeOptions
+
 	// unsupported is the first redis-cli mode on the command line that rcli does not
 	// offer yet, such as "--scan"; "" when there is none.
 	unsupported string
@@ -158,16 +164,13 @@ func usagef(format string, args ...any) error {
 // known is false for a flag redis-cli does not have either.
 func otherFlag(flag string) (known, mode, takesValue bool) {
 	switch flag {
-	case "--stat", "--latency", "--latency-history", "--latency-dist", "--replica", "--slave",
-		"--pipe", "--bigkeys", "--memkeys", "--hotkeys":
+	case "--latency-dist", "--replica", "--slave":
 		return true, true, false
-	case "--lru-test", "--rdb", "--functions-rdb", "--memkeys-samples", "--intrinsic-latency",
+	case "--lru-test", "--rdb", "--functions-rdb", "--intrinsic-latency",
 		"--test_hint", "--test_hint_file":
 		return true, true, true
 	case "--mono":
 		return true, false, false
-	case "--pipe-timeout":
-		return true, false, true
 	}
 	return false, false, false
 }
@@ -184,6 +187,7 @@ func parseArgs(args []string) (*options, []string, error) {
 		fieldSep:    "\n",
 		replySep:    "\n",
 		readTimeout: defaultReadTimeout,
+		pipe:        pipeOptions{timeout: pipeline.DefaultPipeTimeout},
 	}
 	var warnings []string
 	i := 0
@@ -198,6 +202,10 @@ func parseArgs(args []string) (*options, []string, error) {
 	for ; i < len(args); i++ {
 		arg := args[i]
 		if arg == "" || arg[0] != '-' {
+			if o.tools.clusterCmd != "" {
+				o.clusterWord(args, &i) // the cluster manager reads every argument
+				continue
+			}
 			break // the command starts here
 		}
 		bad := func() error {
@@ -450,11 +458,17 @@ func parseArgs(args []string) (*options, []string, error) {
 				o.readTimeout = -1 // no timeout
 			}
 		default:
-			if arg == "--cluster" || strings.HasPrefix(arg, "--cluster-") {
-				// The cluster manager's subcommand and its own options follow; none
-				// of them can be honoured, so stop here.
-				o.unsupported = "--cluster"
-				return o, warnings, nil
+			if handled, err := o.parsePipeFlag(args, &i); handled {
+				if err != nil {
+					return o, warnings, err
+				}
+				continue
+			}
+			if handled, err := o.parseToolFlag(args, &i); handled {
+				if err != nil {
+					return o, warnings, err
+				}
+				continue
 			}
 			known, mode, takesValue := otherFlag(arg)
 			if !known {

@@ -202,8 +202,8 @@ func TestParseArgs(t *testing.T) {
 			assert.Equal(t, 30*time.Second, o.idleTimeout)
 			assert.Equal(t, 500*time.Millisecond, o.poolTimeout)
 		}},
-		{name: "first unsupported mode wins", args: "--bigkeys --pipe", check: func(t *testing.T, o *options) {
-			assert.Equal(t, "--bigkeys", o.unsupported)
+		{name: "first unsupported mode wins", args: "--replica --latency-dist", check: func(t *testing.T, o *options) {
+			assert.Equal(t, "--replica", o.unsupported)
 		}},
 		{name: "mode with a value", args: "--rdb dump.rdb", check: func(t *testing.T, o *options) {
 			assert.Equal(t, "--rdb", o.unsupported)
@@ -211,10 +211,14 @@ func TestParseArgs(t *testing.T) {
 		}},
 		{name: "mode missing its value", args: "--lru-test", err: "Unrecognized option or bad number of args for: '--lru-test'"},
 		{name: "cluster manager", args: "--cluster create 127.0.0.1:7000 --cluster-replicas 1", check: func(t *testing.T, o *options) {
-			assert.Equal(t, "--cluster", o.unsupported)
+			assert.Empty(t, o.unsupported)
+			assert.Equal(t, "create", o.tools.clusterCmd)
+			assert.Equal(t, []string{"127.0.0.1:7000"}, o.tools.clusterArgs)
+			assert.Equal(t, 1, o.tools.cluster.replicas)
 		}},
 		{name: "cluster manager option", args: "--cluster-yes ping", check: func(t *testing.T, o *options) {
-			assert.Equal(t, "--cluster", o.unsupported)
+			assert.True(t, o.tools.cluster.yes)
+			assert.Equal(t, []string{"ping"}, o.command)
 		}},
 		{name: "ignored modifiers", args: "--mono --pipe-timeout 3 --quoted-pattern x ping", check: func(t *testing.T, o *options) {
 			assert.Empty(t, o.unsupported)
@@ -273,31 +277,4 @@ func TestParseCiphers(t *testing.T) {
 	assert.Len(t, ids, 2)
 	_, err = parseCiphers("HIGH:!aNULL")
 	assert.ErrorContains(t, err, "unknown cipher 'HIGH'")
-}
-
-func TestParseRepeat(t *testing.T) {
-	tests := []struct {
-		word             string
-		n                int64
-		isNumber, isGood bool
-	}{
-		{"3", 3, true, true},
-		{"+2", 2, true, true},
-		{"0", 0, true, false},
-		{"-1", -1, true, false},
-		{"", 0, true, false},
-		{"99999999999999999999", 0, true, false},
-		{"0x", 0, false, false},
-		{"set", 0, false, false},
-	}
-	for _, tt := range tests {
-		t.Run("word="+tt.word, func(t *testing.T) {
-			n, isNumber, ok := parseRepeat([]byte(tt.word))
-			assert.Equal(t, tt.isNumber, isNumber)
-			assert.Equal(t, tt.isGood, ok)
-			if ok {
-				assert.Equal(t, tt.n, n)
-			}
-		})
-	}
 }

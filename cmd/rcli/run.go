@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, s *streams) int {
 		}
 	}
 	switch {
+	case o.pipe.enabled:
+		return a.exitCode(ctx, a.pipeMode(ctx))
 	case o.scan:
 		return a.exitCode(ctx, a.scanMode(ctx))
 	case o.hasEval:

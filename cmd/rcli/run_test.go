@@ -56,7 +56,7 @@ func TestRunWithoutServer(t *testing.T) {
 		{name: "usage", args: []string{"--help"}, wantOut: "rcli ", wantCode: 0},
 		{name: "usage with h last", args: []string{"-p", "1", "-h"}, wantOut: "rcli ", wantCode: 0},
 		{name: "unknown option", args: []string{"--nope"}, wantErr: "Unrecognized option or bad number of args for: '--nope'\n", wantCode: 1},
-		{name: "unsupported mode", args: []string{"--pipe"}, wantErr: "rcli: --pipe is not supported yet\n", wantCode: 1},
+		{name: "unsupported mode", args: []string{"--replica"}, wantErr: "rcli: --replica is not supported yet\n", wantCode: 1},
 		{name: "unsupported mode with a password warns first", args: []string{"-a", "x", "--replica"},
 			wantErr:  "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.\nrcli: --replica is not supported yet\n",
 			wantCode: 1},
@@ -87,7 +87,7 @@ func TestUsageListsWhatIsNotSupported(t *testing.T) {
 	s, out, errOut := testStreams("", nil)
 	stdout, _, code := runInProcess(t, s, out, errOut, "--help")
 	require.Equal(t, 0, code)
-	for _, mode := range []string{"--pipe", "--bigkeys", "--cluster", "--ldb"} {
+	for _, mode := range []string{"--pipe", "--bigkeys", "--cluster", "--ldb", "--replica"} {
 		assert.Contains(t, stdout, mode)
 	}
 	assert.Contains(t, stdout, "--no-color")

@@ -17,7 +17,8 @@ import (
 // taken from the client's pool and held to the end, so SELECT, AUTH, CLIENT SETNAME,
 // MULTI and WATCH keep their state from one stdin line to the next, as in redis-cli.
 // With -c each command is routed by its keys: redirects are followed, commands whose
-// keys span slots are split or refused, and whole-keyspace commands fan out.
+// keys span slots are split or refused, and whole-keyspace commands fan out; WATCH and
+// MULTI pin a connection to one node until the transaction ends (txn.go).
 type session struct {
 	cl *cluster.Client
 
@@ -28,6 +29,8 @@ type session struct {
 	// next one is served elsewhere, onMoved is told, for redis-cli's redirect line.
 	current string
 	onMoved func(slot int, addr string)
+
+	tx txPin // cluster mode: the connection pinned by WATCH or MULTI (txn.go)
 }
 
 func newSession(o cluster.Options) (*session, error) {
@@ -86,6 +89,9 @@ func (s *session) Do(ctx context.Context, cmd resp.Command) (resp.Value, error) 
 		}
 		return v, err
 	}
+	if v, err, ok := s.doPinned(ctx, cmd); ok {
+		return v, err
+	}
 	r := s.cl.Exec(ctx, cmd)
 	var cross *cluster.CrossSlotError
 	if errors.As(r.Err, &cross) {
@@ -126,6 +132,7 @@ func (s *session) stream(ctx context.Context, cmd resp.Command) (*pool.Conn, err
 // Close gives back the held connection and closes the client; in one-shot cluster
 // mode that also refreshes the slot map cached on disk when it was stale.
 func (s *session) Close() error {
+	s.unpin()
 	s.release()
 	return s.cl.Close()
 }

@@ -23,6 +23,7 @@ func subcommands() []subcommand {
 		{name: "pool-stats", short: "connection pool statistics per node, with an optional probe", build: newCmdPoolStats},
 		{name: "topology", short: "show or refresh the cluster topology (show | refresh)", build: newCmdTopology},
 		{name: "route", short: "explain how keys are routed: slot, hash tag, owner, replicas", build: newCmdRoute},
+		{name: "demo", short: "start a throwaway local 3-master/3-replica cluster and open rcli on it", build: newCmdDemo},
 	}
 }
 

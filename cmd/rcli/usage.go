@@ -80,6 +80,21 @@ Usage: rcli [OPTIONS] [cmd [arg [arg ...]]]
   --quoted-pattern <pat> Same as --pattern, but the value can be a quoted string.
   --count <count>    Count option when using the --scan mode (default: 10).
   --type <type>      Only keys of this type in the --scan mode.
+  --pipe             Transfer raw Redis protocol (or inline commands, one per line)
+                     from stdin to the server; with -c, to the node that owns each key.
+                     Every command ends ok, error, rejected (bad input: skipped alone,
+                     with its line number) or unknown (connection lost after sending);
+                     exit 1 on errors or rejections, 3 when some outcomes are unknown.
+  --pipe-timeout <n> In --pipe mode, abort with error if after sending all data
+                     no reply is received within <n> seconds (default: 30; 0: never).
+  --pipe-conns <n>   In --pipe mode, connections per node (default: 1); each key
+                     always uses the same one, so its commands keep their order.
+  --report <file>    In --pipe mode, one JSON line per command that did not end ok.
+  --wait <n>         In --pipe mode, confirm writes reached <n> replicas (WAIT).
+  --wait-timeout <sec> Timeout of those WAITs (default: 1).
+  --resend-readonly  In --pipe mode, resend read-only commands lost with a connection.
+  --resend-idempotent In --pipe mode, also resend idempotent writes (SET, DEL, HSET,
+                     SADD, ZADD without INCR, PEXPIREAT) lost with a connection.
   --help             Output this help and exit.
   --version          Output version and exit.
 
@@ -109,10 +124,27 @@ Cluster mode (-c) and rcli's client:
   --idle-timeout <sec> Close connections idle for longer (default: never).
   --pool-timeout <sec> Longest wait for a free connection (default: read timeout + 1s).
 
+Operator tools:
+  --cluster <command> [args...] [opts...]
+                     Cluster Manager command and arguments: create, check, info,
+                     fix, reshard, rebalance, add-node, del-node, call (--json for
+                     one JSON array), set-timeout. Use --cluster help for details.
+  --bigkeys          Sample Redis keys looking for keys with many elements (complexity).
+  --memkeys          Sample Redis keys looking for keys consuming a lot of memory.
+  --memkeys-samples <n> Like --memkeys, with MEMORY USAGE ... SAMPLES <n>.
+  --hotkeys          Sample Redis keys looking for hot keys (needs an LFU policy).
+                     With -c these three walk every master (every replica with
+                     --read-from replica) and print one merged report; --json prints
+                     it as one JSON document. A progress bar shows on a terminal.
+  --stat             Print rolling stats about server: mem, clients, ... (-i sets
+                     the interval). With -c each row sums every master.
+  --latency          Sample PING latency every 10ms: forever on a terminal; otherwise
+                     for 1 second (or -i), then one raw, --csv or --json line.
+  --latency-history  Like --latency but a new window every 15 sec (or -i).
+
 Not supported yet (rcli exits 1 when asked for them):
-  --stat --latency --latency-history --latency-dist --lru-test --replica
-  --rdb --functions-rdb --pipe --bigkeys --memkeys --memkeys-samples --hotkeys
-  --intrinsic-latency --ldb --ldb-sync-mode --cluster
+  --latency-dist --lru-test --replica --rdb --functions-rdb
+  --intrinsic-latency --ldb --ldb-sync-mode
 
 rcli subcommands:
 %s

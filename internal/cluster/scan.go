@@ -38,6 +38,21 @@ func (o ScanOptions) command(cursor string) resp.Command {
 // reported are skipped, so fn sees each key that exists exactly once (keys written or
 // deleted during the scan follow SCAN's own guarantees).
 func (c *Client) Scan(ctx context.Context, o ScanOptions, fn func(key []byte) error) error {
+	return c.ScanPages(ctx, o, func(_ string, keys [][]byte) error {
+		for _, k := range keys {
+			if err := fn(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ScanPages walks the keyspace as Scan does, but calls fn once per SCAN reply, with the
+// address of the node that sent it and its keys (perhaps none), so that a caller can
+// send per-key commands to that node in one batch. Keys reported before a shard is
+// scanned again after a failover are left out of its later pages.
+func (c *Client) ScanPages(ctx context.Context, o ScanOptions, fn func(addr string, keys [][]byte) error) error {
 	if !c.opts.Cluster {
 		return c.scanShard(ctx, o, -1, fn)
 	}
@@ -57,7 +72,7 @@ func (c *Client) Scan(ctx context.Context, o ScanOptions, fn func(key []byte) er
 }
 
 // scanShard scans the node serving slot (the seed when slot is -1).
-func (c *Client) scanShard(ctx context.Context, o ScanOptions, slot int, fn func([]byte) error) error {
+func (c *Client) scanShard(ctx context.Context, o ScanOptions, slot int, fn func(addr string, keys [][]byte) error) error {
 	var (
 		seed      = maphash.MakeSeed()
 		seen      = map[uint64]struct{}{} // hashes of the keys reported, to skip them after a restart
@@ -84,15 +99,17 @@ func (c *Client) scanShard(ctx context.Context, o ScanOptions, slot int, fn func
 			if perr != nil {
 				return fmt.Errorf("cluster: scan %s: %w", target.addr, perr)
 			}
+			page := keys[:0]
 			for _, k := range keys {
 				h := maphash.Bytes(seed, k)
 				if _, dup := seen[h]; dup && restarted {
 					continue
 				}
 				seen[h] = struct{}{}
-				if err := fn(k); err != nil {
-					return err
-				}
+				page = append(page, k)
+			}
+			if err := fn(target.addr, page); err != nil {
+				return err
 			}
 			if next == "0" {
 				return nil
