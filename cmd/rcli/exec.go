@@ -152,7 +152,7 @@ func (a *app) stream(ctx context.Context, cmd resp.Command) error {
 	if err := a.connect(ctx); err != nil {
 		return err
 	}
-	st, err := a.sess.stream(ctx, cmd)
+	st, err := a.sess.stream(ctx)
 	if err != nil {
 		return err
 	}

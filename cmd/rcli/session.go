@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 
 	"github.com/rcli-dev/rcli/internal/cluster"
@@ -108,22 +107,11 @@ func (s *session) Do(ctx context.Context, cmd resp.Command) (resp.Value, error) 
 	return r.Value, r.Err
 }
 
-// stream returns a connection for SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE or MONITOR: the
-// held one against a standalone server; in cluster mode one to the node that owns the
-// first shard channel (SSUBSCRIBE), or to the node the user named.
-func (s *session) stream(ctx context.Context, cmd resp.Command) (*pool.Conn, error) {
-	addr := s.cl.SeedAddr()
-	if s.cl.IsCluster() && cmd.Is("ssubscribe") {
-		loc, err := s.cl.Locate(ctx, cmd)
-		if err != nil {
-			return nil, err
-		}
-		if loc.Kind != cluster.RouteSlot {
-			return nil, fmt.Errorf("rcli: SSUBSCRIBE channels must share one slot")
-		}
-		addr = loc.Addr
-	}
-	if err := s.hold(ctx, addr); err != nil {
+// stream returns a connection for MONITOR (subscriptions have their own, see
+// subscribe.go): the held one against a standalone server, in cluster mode one to the
+// node the user named.
+func (s *session) stream(ctx context.Context) (*pool.Conn, error) {
+	if err := s.hold(ctx, s.cl.SeedAddr()); err != nil {
 		return nil, err
 	}
 	return s.held, nil

@@ -290,9 +290,38 @@ func (c *Client) Exec(ctx context.Context, cmd resp.Command) Result {
 	case planSplit:
 		return c.split(ctx, cmd, p)
 	case planSeed:
-		return c.execOn(ctx, cmd, -1, c.seed, p.readOnly)
+		r := c.execOn(ctx, cmd, -1, c.seed, p.readOnly)
+		if p.anyNode {
+			r = c.elsewhere(ctx, cmd, r)
+		}
+		return r
 	}
 	return c.execOn(ctx, cmd, p.slot, nil, p.readOnly)
+}
+
+// elsewhere retries on the other masters a command that any node may serve and that
+// could not reach the seed.
+func (c *Client) elsewhere(ctx context.Context, cmd resp.Command, r Result) Result {
+	var ne *NodeError
+	if !errors.As(r.Err, &ne) || ne.Written {
+		return r
+	}
+	if c.Topology() == nil {
+		if err := c.refresh.now(ctx); err != nil {
+			return r
+		}
+	}
+	for _, s := range c.Topology().Shards {
+		addr := c.mapAddr(s.Master.Addr)
+		if addr == "" || addr == c.seed.addr {
+			continue
+		}
+		next := c.execOn(ctx, cmd, -1, c.node(addr), false)
+		if !errors.As(next.Err, &ne) || ne.Written {
+			return next
+		}
+	}
+	return r
 }
 
 func (c *Client) isClosed() bool {

@@ -146,6 +146,12 @@ func TestFailoverMasterKilled(t *testing.T) {
 		st.ok.Load(), st.unknownVictim.Load(), st.lastErr.Load())
 	assert.Zero(t, st.failedOther.Load(), "commands on other masters' slots never fail")
 	assert.Zero(t, st.failedVictim.Load(), "commands on the dead master's slots are retried until the failover")
+
+	// The dead master was the seed: a command any node may serve goes elsewhere.
+	require.Equal(t, victim.Addr, cl.SeedAddr())
+	v, err := cl.Do(ctx, cmd("PUBLISH", "news", "hello"))
+	require.NoError(t, err)
+	assert.Equal(t, resp.Integer, v.Kind)
 	assert.Less(t, recovery, 3*time.Second, "generous bound; the target is 0.5 s")
 }
 

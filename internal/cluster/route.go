@@ -18,6 +18,7 @@ const (
 
 type plan struct {
 	kind     planKind
+	anyNode  bool // planSeed: any master may serve it when the seed cannot (PUBLISH)
 	slot     int
 	readOnly bool
 	keys     []int // key positions, for planSplit
@@ -134,6 +135,10 @@ func (c *Client) Spec(ctx context.Context, name string) (*CommandSpec, error) {
 func (c *Client) plan(ctx context.Context, cmd resp.Command) (plan, error) {
 	if r, ok := lookupFan(cmd); ok {
 		return plan{kind: planFanout, fan: r, slot: -1}, nil
+	}
+	if cmd.Is("publish") {
+		// A cluster passes every message to every node: any node will do.
+		return plan{kind: planSeed, slot: -1, anyNode: true}, nil
 	}
 	spec, err := c.Spec(ctx, string(cmd.Args[0]))
 	if err != nil || spec == nil {

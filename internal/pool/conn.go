@@ -41,6 +41,10 @@ type Conn struct {
 	detached bool            // state changed for good (SUBSCRIBE, SELECT, ...)
 	broken   error
 
+	// The deadlines last set on nc. Setting one costs a timer update, so a deadline is
+	// left as it is while it is no more than 1/8 of the timeout earlier than wanted.
+	readDeadline, writeDeadline time.Time
+
 	// Pool bookkeeping.
 	pool      *Pool
 	expiresAt time.Time // zero: never
@@ -374,7 +378,7 @@ func (c *Conn) Flush(ctx context.Context) error {
 
 func (c *Conn) flush(ctx context.Context) error {
 	deadline, byCtx := c.limit(ctx, c.o.WriteTimeout)
-	if err := c.nc.SetWriteDeadline(deadline); err != nil {
+	if err := arm(c.nc.SetWriteDeadline, &c.writeDeadline, deadline, c.o.WriteTimeout, byCtx); err != nil {
 		return c.fail(ctx, "write to", false, err)
 	}
 	if err := c.w.Flush(); err != nil {
@@ -432,7 +436,7 @@ func (c *Conn) readOne(ctx context.Context, anyKind bool) (resp.Value, error) {
 		timeout = 0
 	}
 	deadline, byCtx := c.limit(ctx, timeout)
-	if err := c.nc.SetReadDeadline(deadline); err != nil {
+	if err := arm(c.nc.SetReadDeadline, &c.readDeadline, deadline, timeout, byCtx); err != nil {
 		return resp.Value{}, c.fail(ctx, "read from", false, err)
 	}
 	for {
@@ -468,6 +472,24 @@ func (c *Conn) limit(ctx context.Context, timeout time.Duration) (time.Time, boo
 		return dl, true
 	}
 	return deadline, false
+}
+
+// arm sets a deadline unless the one in force (*cur) is close enough: not later than
+// wanted and at most timeout/8 earlier. Pipelined reads then cost no timer update per
+// reply; a reply may time out up to 1/8 of the read timeout early. A deadline from
+// the context is always set exactly.
+func arm(set func(time.Time) error, cur *time.Time, want time.Time, timeout time.Duration, exact bool) error {
+	if !exact && !want.IsZero() && !cur.IsZero() && !cur.After(want) && want.Sub(*cur) <= timeout/8 {
+		return nil
+	}
+	if want.Equal(*cur) {
+		return nil
+	}
+	if err := set(want); err != nil {
+		return err
+	}
+	*cur = want
+	return nil
 }
 
 // fail marks the connection broken with err, described for the caller.

@@ -598,3 +598,34 @@ func TestClassify(t *testing.T) {
 		})
 	}
 }
+
+func TestArmDeadline(t *testing.T) {
+	base := time.Unix(1000, 0)
+	const timeout = 8 * time.Second
+	cases := []struct {
+		name    string
+		cur     time.Time
+		want    time.Time
+		exact   bool
+		setWant bool
+	}{
+		{"first deadline", time.Time{}, base, false, true},
+		{"a little later: kept", base, base.Add(time.Second), false, false},
+		{"much later: set", base, base.Add(2 * time.Second), false, true},
+		{"earlier: set", base, base.Add(-time.Millisecond), false, true},
+		{"from the context: set exactly", base, base.Add(time.Millisecond), true, true},
+		{"no timeout: cleared", base, time.Time{}, false, true},
+		{"still none: kept", time.Time{}, time.Time{}, false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cur, set := c.cur, false
+			err := arm(func(d time.Time) error { set = true; assert.Equal(t, c.want, d); return nil }, &cur, c.want, timeout, c.exact)
+			require.NoError(t, err)
+			assert.Equal(t, c.setWant, set)
+			if set {
+				assert.Equal(t, c.want, cur)
+			}
+		})
+	}
+}

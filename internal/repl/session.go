@@ -390,8 +390,8 @@ func (s *Shell) note(cmd resp.Command, v resp.Value) {
 
 // stream runs a subscribe or monitor command until Ctrl-C, through Config.Stream:
 // on the held connection against a standalone server (which is replaced afterwards,
-// as redis-cli reconnects), in a cluster on a connection to the node that owns the
-// shard channels (SSUBSCRIBE) or to the node in the prompt.
+// as redis-cli reconnects), in a cluster from the node in the prompt (shard channels
+// are subscribed at the nodes that own them).
 func (s *Shell) stream(ctx context.Context, cmd resp.Command) {
 	if s.cfg.Stream == nil {
 		s.complain("rcli: " + cmd.Name() + " is not available here")
@@ -408,19 +408,8 @@ func (s *Shell) stream(ctx context.Context, cmd resp.Command) {
 	var addr string
 	var err error
 	if s.cl.IsCluster() {
+		// Shard channels are routed to their owners by the stream itself.
 		addr = s.st.current
-		if cmd.Is("ssubscribe") {
-			loc, lerr := s.cl.Locate(ctx, cmd)
-			switch {
-			case lerr != nil:
-				s.fail(lerr)
-				return
-			case loc.Kind != cluster.RouteSlot:
-				s.complain("rcli: SSUBSCRIBE channels must share one slot")
-				return
-			}
-			addr = loc.Addr
-		}
 		if c, err = s.cl.Acquire(ctx, addr); err != nil {
 			s.setConnected(false)
 			s.fail(err)
