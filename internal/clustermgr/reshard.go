@@ -46,18 +46,20 @@ func (m *Manager) moveSlot(ctx context.Context, src, dst *Node, slot int, opts m
 		return false
 	}
 	if opts&moveCold == 0 {
-		if !m.setSlot(ctx, dst, dst, slot, "node") || (src != dst && !src.IsReplica() && !m.setSlot(ctx, src, dst, slot, "node")) {
-			return false
-		}
-		var others []*Node
+		// The new owner and the bystanders first, at once; the old owner last, so that
+		// it never redirects clients to a node that does not know it owns the slot yet.
+		var first []*Node
 		for _, n := range m.nodes {
-			if n != src && n != dst && !n.IsReplica() {
-				others = append(others, n)
+			if n != src && !n.IsReplica() {
+				first = append(first, n)
 			}
 		}
-		results := make([]bool, len(others))
+		if !m.findNode(dst, first) {
+			first = append([]*Node{dst}, first...)
+		}
+		results := make([]bool, len(first))
 		var wg sync.WaitGroup
-		for i, n := range others {
+		for i, n := range first {
 			wg.Go(func() { results[i] = m.setSlot(ctx, n, dst, slot, "node") })
 		}
 		wg.Wait()
@@ -66,12 +68,25 @@ func (m *Manager) moveSlot(ctx context.Context, src, dst *Node, slot int, opts m
 				return false
 			}
 		}
+		if src != dst && !m.setSlot(ctx, src, dst, slot, "node") {
+			return false
+		}
 	}
 	if opts&moveUpdate != 0 {
 		src.SetSlot(slot, false)
 		dst.SetSlot(slot, true)
 	}
 	return true
+}
+
+// findNode reports whether n is in list.
+func (m *Manager) findNode(n *Node, list []*Node) bool {
+	for _, x := range list {
+		if x == n {
+			return true
+		}
+	}
+	return false
 }
 
 // migrateCommand returns MIGRATE host port "" 0 timeout [REPLACE] [AUTH ...] KEYS k...
@@ -97,12 +112,9 @@ func (m *Manager) migrateCommand(dst *Node, keys [][]byte, replace bool) resp.Co
 // is retried with REPLACE when --cluster-replace is given or the values are the same;
 // with fix, a slot nobody serves is first given to dst.
 func (m *Manager) migrateKeysInSlot(ctx context.Context, src, dst *Node, slot int, verbose bool) bool {
-	fetch := strconv.Itoa(m.opts.Pipeline * migrateBatches)
+	getKeys := resp.NewCommand("CLUSTER", "GETKEYSINSLOT", strconv.Itoa(slot), strconv.Itoa(m.opts.Pipeline*migrateBatches))
+	v, err := m.doCmd(ctx, src, getKeys)
 	for {
-		if ctx.Err() != nil {
-			return false
-		}
-		v, err := m.do(ctx, src, "CLUSTER", "GETKEYSINSLOT", strconv.Itoa(slot), fetch)
 		if err != nil {
 			m.connError(src, err)
 			return false
@@ -114,6 +126,11 @@ func (m *Manager) migrateKeysInSlot(ctx context.Context, src, dst *Node, slot in
 		if len(v.Elems) == 0 {
 			return true
 		}
+		if ctx.Err() != nil {
+			return false
+		}
+		// The MIGRATEs, then the next GETKEYSINSLOT, in one round trip: the server runs
+		// them in order, so the last reply lists the keys still left.
 		var chunks [][][]byte
 		var cmds []resp.Command
 		for i := 0; i < len(v.Elems); i += m.opts.Pipeline {
@@ -124,19 +141,28 @@ func (m *Manager) migrateKeysInSlot(ctx context.Context, src, dst *Node, slot in
 			chunks = append(chunks, keys)
 			cmds = append(cmds, m.migrateCommand(dst, keys, m.opts.Replace))
 		}
-		br := m.c.ExecBatch(ctx, src.Addr(), cmds, nil)
+		br := m.c.ExecBatch(ctx, src.Addr(), append(cmds, getKeys), nil)
 		if br.Err != nil {
 			m.connError(src, br.Err)
 			return false
 		}
-		for i, reply := range br.Values {
-			if reply.Kind == resp.Error && !m.migrateFailed(ctx, src, dst, slot, chunks[i], string(reply.Str)) {
-				return false
+		failed := false
+		for i, reply := range br.Values[:len(cmds)] {
+			if reply.Kind == resp.Error {
+				if !m.migrateFailed(ctx, src, dst, slot, chunks[i], string(reply.Str)) {
+					return false
+				}
+				failed = true
 			}
 			m.keysMoved += len(chunks[i])
 			if verbose {
 				m.printf("%s", strings.Repeat(".", len(chunks[i])))
 			}
+		}
+		v = br.Values[len(cmds)]
+		if failed {
+			// The keys listed were read before the retries moved theirs: ask again.
+			v, err = m.doCmd(ctx, src, getKeys)
 		}
 	}
 }
