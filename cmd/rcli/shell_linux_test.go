@@ -312,6 +312,8 @@ func (p *ptyShell) exit() int {
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Signal(syscall.SIGQUIT)
+		time.Sleep(500 * time.Millisecond)
 		require.FailNow(p.t, "rcli did not exit after Ctrl-D")
 	}
 	return p.code

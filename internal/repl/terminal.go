@@ -6,6 +6,7 @@ import (
 	"io"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/chzyer/readline"
 )
@@ -79,13 +80,29 @@ func (t *Terminal) ReadLine(prompt string) (string, error) {
 	return line, nil
 }
 
+// closeWait bounds how long Close waits for readline's input loop to end.
+const closeWait = 250 * time.Millisecond
+
 // Close gives the terminal back in its normal mode; a ReadLine under way returns
 // io.EOF. It is safe to call from another goroutine, and more than once.
+//
+// readline's input loop hands each keystroke to the line being read without watching
+// for Close, so a key that arrives after the last ReadLine (typed ahead, or pasted)
+// leaves that loop, and readline's Close with it, waiting forever. Close therefore
+// waits only closeWait, then leaves raw mode itself and lets that loop be.
 func (t *Terminal) Close() error {
 	if t.closed.Swap(true) {
 		return nil
 	}
-	if err := t.rl.Close(); err != nil {
+	done := make(chan error, 1)
+	go func() { done <- t.rl.Close() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(closeWait):
+		err = t.rl.Terminal.ExitRawMode()
+	}
+	if err != nil {
 		return fmt.Errorf("repl: terminal: %w", err)
 	}
 	return nil
