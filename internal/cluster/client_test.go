@@ -190,7 +190,17 @@ func TestClientMovedStormSharesRefreshes(t *testing.T) {
 		}
 		return total
 	}
-	time.Sleep(DefaultMinRefreshGap) // let the initial refresh's gap pass
+	// Let the background loop's first load finish, so that it cannot undo the stale
+	// slot planted below, and let its gap pass.
+	for {
+		cl.refresh.mu.Lock()
+		idle := cl.refresh.running == nil && time.Since(cl.refresh.last) > DefaultMinRefreshGap
+		cl.refresh.mu.Unlock()
+		if idle {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	before := topoCalls()
 	cl.patchSlot(slot, wrong)
 	var wg sync.WaitGroup
