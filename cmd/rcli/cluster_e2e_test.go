@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/rcli-dev/rcli/internal/cluster"
-	"github.com/rcli-dev/rcli/internal/redistest"
 )
 
 // keyPerSlot returns one key for each of n slots spread over the whole range.
@@ -35,7 +34,7 @@ func keyPerSlot(prefix string, n int) []string {
 
 func TestClusterMode(t *testing.T) {
 	bin := requireTools(t)
-	c := redistest.StartCluster(t, 3, 1)
+	c := shared.Get(t)
 	port := strconv.Itoa(c.Masters()[0].Port)
 	env := map[string]string{"XDG_CACHE_HOME": t.TempDir()}
 	rcli := func(stdin string, args ...string) result {

@@ -46,10 +46,14 @@ func TestMain(m *testing.M) {
 	} else {
 		rcliBinary = bin
 	}
-	code := m.Run()
+	code := redistest.MainWithCluster(m, 3, 1, &shared)
 	_ = os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// shared is the cluster of the tests that only read and write; tests that kill,
+// migrate or reshard, or need other settings, start their own.
+var shared redistest.SharedCluster
 
 // requireTools skips (or, with RCLI_REQUIRE_REDIS=1, fails) when redis-server or
 // redis-cli is missing, and fails when rcli did not build.

@@ -82,7 +82,7 @@ func TestPoolStatsSingleNode(t *testing.T) {
 
 func TestInspectCluster(t *testing.T) {
 	bin := requireTools(t)
-	c := redistest.StartCluster(t, 3, 1)
+	c := shared.Get(t)
 	port := strconv.Itoa(c.Masters()[0].Port)
 	env := map[string]string{"XDG_CACHE_HOME": t.TempDir()}
 	rcli := func(args ...string) result {

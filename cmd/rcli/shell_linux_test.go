@@ -547,7 +547,7 @@ func TestShellSecretsStayOffTheRecord(t *testing.T) {
 }
 
 func TestShellClusterRedirect(t *testing.T) {
-	c := redistest.StartCluster(t, 3, 0)
+	c := shared.Get(t)
 	seed := c.Masters()[0]
 	other := c.Masters()[1]
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

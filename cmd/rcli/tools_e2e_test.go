@@ -29,7 +29,7 @@ import (
 
 func TestClusterManagerMatchesRedisCli(t *testing.T) {
 	bin := requireTools(t)
-	c := redistest.StartCluster(t, 3, 1)
+	c := shared.Get(t)
 	for i := 0; i < 200; i++ {
 		k := "key:" + strconv.Itoa(i)
 		owner, err := c.SlotOwner(context.Background(), cluster.SlotString(k))

@@ -95,7 +95,8 @@ func slotsOf(t *testing.T, c *localredis.Cluster, s *localredis.Server) map[int]
 }
 
 func TestFailoverMasterKilled(t *testing.T) {
-	c := redistest.StartCluster(t, 3, 1)
+	// A short node timeout makes the failover, and the test, quicker.
+	c := redistest.StartCluster(t, 3, 1, "--cluster-node-timeout", "1000")
 	cl := newClient(t, c, func(o *Options) {
 		o.RefreshInterval = 30 * time.Second
 		o.RetryBudget = 20 * time.Second

@@ -40,7 +40,7 @@ func TestScanWholeCluster(t *testing.T) {
 }
 
 func TestScanSurvivesFailover(t *testing.T) {
-	c := redistest.StartCluster(t, 3, 1)
+	c := redistest.StartCluster(t, 3, 1, "--cluster-node-timeout", "1000")
 	cl := newClient(t, c, func(o *Options) {
 		o.Seeds = c.Addrs()
 		o.RetryBudget = 20 * time.Second

@@ -23,6 +23,7 @@ func TestClusterFailover(t *testing.T) {
 		Options:           Options{Dir: t.TempDir()},
 		Masters:           3,
 		ReplicasPerMaster: 1,
+		NodeTimeout:       time.Second, // a quicker failover
 	})
 	require.NoError(t, err)
 	t.Logf("cluster started in %v", time.Since(began))

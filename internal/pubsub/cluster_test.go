@@ -149,7 +149,7 @@ func replicaOf(ctx context.Context, t *testing.T, c *localredis.Cluster, master 
 // restored soon after the promotion, and every message published after that is
 // delivered; nothing is ever delivered twice.
 func TestClusterMasterKilled(t *testing.T) {
-	c := redistest.StartCluster(t, 3, 1)
+	c := redistest.StartCluster(t, 3, 1, "--cluster-node-timeout", "1000")
 	ctx := testCtx(t, 90*time.Second)
 	victim := c.Masters()[0]
 	replica := replicaOf(ctx, t, c, victim)
