@@ -9,9 +9,8 @@
 // cluster it loads the same keys with rcli -c and with a go-redis ClusterClient
 // pipelining batches of 1,000, and checks that every key arrived (DBSIZE summed).
 //
-// rcli's pipe mode runs through the rclipipe helper (pipeline.RunPipe behind a few
-// flags) built from ./pipe/rclipipe, until `rcli --pipe` is wired; -rcli names another
-// binary that takes the same flags.
+// rcli runs as the real `rcli --pipe`, built from the main module; -rcli names a
+// prebuilt binary instead.
 package main
 
 import (
@@ -40,7 +39,7 @@ func main() {
 	conns := flag.Int("conns", 4, "connections per node for rcli's several-connection runs")
 	big := flag.Bool("big", false, "also load 10 x n commands to show rcli's peak RSS stays flat")
 	clusterToo := flag.Bool("cluster", true, "also run the 3-master cluster comparison")
-	rcliBin := flag.String("rcli", "", "an rcli pipe binary taking rclipipe's flags (default: build ./pipe/rclipipe)")
+	rcliBin := flag.String("rcli", "", "a prebuilt rcli binary (default: build github.com/rcli-dev/rcli/cmd/rcli)")
 	flag.Parse()
 	if err := run(*n, *runs, *conns, *big, *clusterToo, *rcliBin); err != nil {
 		fmt.Fprintln(os.Stderr, "pipe:", err)
@@ -56,11 +55,11 @@ func run(n, runs, conns int, big, clusterToo bool, rcliBin string) error {
 	}
 	defer os.RemoveAll(dir)
 	if rcliBin == "" {
-		rcliBin = filepath.Join(dir, "rclipipe")
-		build := exec.Command("go", "build", "-o", rcliBin, "./pipe/rclipipe")
+		rcliBin = filepath.Join(dir, "rcli")
+		build := exec.Command("go", "build", "-o", rcliBin, "github.com/rcli-dev/rcli/cmd/rcli")
 		build.Stdout, build.Stderr = os.Stdout, os.Stderr
 		if err := build.Run(); err != nil {
-			return fmt.Errorf("build rclipipe: %w", err)
+			return fmt.Errorf("build rcli: %w", err)
 		}
 	}
 	redisCLI, err := exec.LookPath("redis-cli")
@@ -92,7 +91,7 @@ func run(n, runs, conns int, big, clusterToo bool, rcliBin string) error {
 		tools := []tool{
 			{name: "redis-cli --pipe", argv: []string{redisCLI, "-h", host, "-p", port, "--pipe"}},
 			{name: "rcli --pipe", argv: []string{rcliBin, "-h", host, "-p", port}, rcli: true},
-			{name: fmt.Sprintf("rcli --pipe, %d conns", conns), argv: []string{rcliBin, "-h", host, "-p", port, "-conns", strconv.Itoa(conns)}, rcli: true},
+			{name: fmt.Sprintf("rcli --pipe, %d conns", conns), argv: []string{rcliBin, "-h", host, "-p", port, "--pipe", "--pipe-conns", strconv.Itoa(conns)}, rcli: true},
 		}
 		results := make([][]result, len(tools))
 		for range runs {
@@ -131,7 +130,7 @@ func run(n, runs, conns int, big, clusterToo bool, rcliBin string) error {
 			if _, err := single.Do(ctx, "FLUSHALL"); err != nil {
 				return err
 			}
-			t := tool{name: "rcli", argv: []string{rcliBin, "-h", host, "-p", port, "-conns", strconv.Itoa(conns)}, rcli: true}
+			t := tool{name: "rcli", argv: []string{rcliBin, "-h", host, "-p", port, "--pipe", "--pipe-conns", strconv.Itoa(conns)}, rcli: true}
 			r, err := t.loadGenerated(count)
 			if err != nil {
 				return err
@@ -282,7 +281,7 @@ func clusterLoad(ctx context.Context, dir, file string, n, conns int, rcliBin st
 		if err := flush(); err != nil {
 			return err
 		}
-		t := tool{name: "rcli -c", argv: []string{rcliBin, "-c", "-h", "127.0.0.1", "-p", strconv.Itoa(seed.Port), "-conns", strconv.Itoa(k)}, rcli: true}
+		t := tool{name: "rcli -c", argv: []string{rcliBin, "-c", "-h", "127.0.0.1", "-p", strconv.Itoa(seed.Port), "--pipe", "--pipe-conns", strconv.Itoa(k)}, rcli: true}
 		r, err := t.load(file)
 		if err != nil {
 			return fmt.Errorf("rcli -c: %w", err)
