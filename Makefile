@@ -18,7 +18,7 @@ deps:
 # Unit and integration tests under the race detector, plus the fuzz targets' seed
 # corpora (go test runs them as ordinary tests). Integration packages start real
 # redis-server processes, so packages run one at a time (-p 1).
-test: deps vet fmt-check deps-check build
+test: deps vet fmt-check deps-check
 	$(GO) test -race -p 1 -count=1 -timeout 10m $(PKGS)
 
 # Unit tests only: no redis-server needed.
