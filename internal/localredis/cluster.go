@@ -72,24 +72,9 @@ type Cluster struct {
 // to its master is up. ctx bounds all of it (60 seconds when it has no deadline); on
 // failure every node started is stopped.
 func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
-	if opts.Masters < 1 || opts.Masters > topology.SlotCount {
-		return nil, fmt.Errorf("localredis: start cluster: %d masters, want 1 to %d", opts.Masters, topology.SlotCount)
-	}
-	if opts.ReplicasPerMaster < 0 {
-		return nil, fmt.Errorf("localredis: start cluster: %d replicas per master", opts.ReplicasPerMaster)
-	}
-	if opts.Dir == "" {
-		return nil, errors.New("localredis: start cluster: Options.Dir is required")
-	}
-	if opts.NodeTimeout <= 0 {
-		opts.NodeTimeout = DefaultNodeTimeout
-	}
-	if opts.Binary == "" {
-		bin, err := FindBinary()
-		if err != nil {
-			return nil, err
-		}
-		opts.Binary = bin
+	opts, err := opts.check("start cluster")
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := withDefaultTimeout(ctx, defaultClusterTimeout)
 	defer cancel()
@@ -610,4 +595,29 @@ func (cc *connCache) closeAll() {
 	for s := range cc.conns {
 		cc.drop(s)
 	}
+}
+
+// check validates the options and fills in the node timeout and the binary; op names
+// the operation in errors.
+func (opts ClusterOptions) check(op string) (ClusterOptions, error) {
+	if opts.Masters < 1 || opts.Masters > topology.SlotCount {
+		return opts, fmt.Errorf("localredis: %s: %d masters, want 1 to %d", op, opts.Masters, topology.SlotCount)
+	}
+	if opts.ReplicasPerMaster < 0 {
+		return opts, fmt.Errorf("localredis: %s: %d replicas per master", op, opts.ReplicasPerMaster)
+	}
+	if opts.Dir == "" {
+		return opts, fmt.Errorf("localredis: %s: Options.Dir is required", op)
+	}
+	if opts.NodeTimeout <= 0 {
+		opts.NodeTimeout = DefaultNodeTimeout
+	}
+	if opts.Binary == "" {
+		bin, err := FindBinary()
+		if err != nil {
+			return opts, err
+		}
+		opts.Binary = bin
+	}
+	return opts, nil
 }

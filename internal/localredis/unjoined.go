@@ -2,10 +2,8 @@ package localredis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
-	"github.com/rcli-dev/rcli/internal/topology"
 )
 
 // StartNodes starts Masters*(1+ReplicasPerMaster) cluster-enabled nodes, as
@@ -17,24 +15,9 @@ import (
 // ctx bounds the starts (60 seconds when it has no deadline); on failure every node
 // started is stopped.
 func StartNodes(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
-	if opts.Masters < 1 || opts.Masters > topology.SlotCount {
-		return nil, fmt.Errorf("localredis: start nodes: %d masters, want 1 to %d", opts.Masters, topology.SlotCount)
-	}
-	if opts.ReplicasPerMaster < 0 {
-		return nil, fmt.Errorf("localredis: start nodes: %d replicas per master", opts.ReplicasPerMaster)
-	}
-	if opts.Dir == "" {
-		return nil, errors.New("localredis: start nodes: Options.Dir is required")
-	}
-	if opts.NodeTimeout <= 0 {
-		opts.NodeTimeout = DefaultNodeTimeout
-	}
-	if opts.Binary == "" {
-		bin, err := FindBinary()
-		if err != nil {
-			return nil, err
-		}
-		opts.Binary = bin
+	opts, err := opts.check("start nodes")
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := withDefaultTimeout(ctx, defaultClusterTimeout)
 	defer cancel()

@@ -394,7 +394,7 @@ func (in *Input) readFrame() (cmd InputCommand, ok bool) {
 		} else {
 			canonical = false
 		}
-		n, good := parseLength(text)
+		n, good := resp.ParseInt(text)
 		if !good {
 			return 0, 0, fmt.Sprintf("bad %q length %q", prefix, clip(text))
 		}
@@ -471,31 +471,6 @@ func (in *Input) readFrame() (cmd InputCommand, ok bool) {
 	}
 	in.consume(rel)
 	return cmd, true
-}
-
-// parseLength parses the decimal number of a '*' or '$' header.
-func parseLength(b []byte) (int64, bool) {
-	if len(b) == 0 || len(b) > 20 {
-		return 0, false
-	}
-	neg := b[0] == '-'
-	if neg {
-		b = b[1:]
-		if len(b) == 0 {
-			return 0, false
-		}
-	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' || n > (1<<62)/10 {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	if neg {
-		return -n, true
-	}
-	return n, true
 }
 
 // truncated rejects a frame that the end of the input cut short.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/rcli-dev/rcli/internal/resp"
 )
 
 // Outcome is how one input command ended in pipe mode.
@@ -144,7 +146,7 @@ func commandName(data []byte) string {
 	if j < 0 {
 		return ""
 	}
-	n, ok := parseLength(bytes.TrimSuffix(rest[1:j], []byte{'\r'}))
+	n, ok := resp.ParseInt(bytes.TrimSuffix(rest[1:j], []byte{'\r'}))
 	if !ok || n < 0 || int64(len(rest)-j-1) < n {
 		return ""
 	}

@@ -568,7 +568,7 @@ func decodeCommand(data []byte) resp.Command {
 		if j < 0 || data[i] != '$' {
 			break
 		}
-		n, ok := parseLength(bytes.TrimSuffix(data[i+1:i+j], []byte{'\r'}))
+		n, ok := resp.ParseInt(bytes.TrimSuffix(data[i+1:i+j], []byte{'\r'}))
 		start := i + j + 1
 		if !ok || n < 0 || start+int(n) > len(data) {
 			break

@@ -386,6 +386,10 @@ func unexpectedEOF(err error) error {
 	return err
 }
 
+// ParseInt parses a RESP integer or length: a signed decimal number with no leading
+// '+', no spaces and no overflow. It reports false for anything else.
+func ParseInt(b []byte) (int64, bool) { return parseInt(b) }
+
 // parseInt parses a signed decimal integer with no leading '+', spaces or overflow.
 func parseInt(b []byte) (int64, bool) {
 	if len(b) == 0 || len(b) > 20 {
