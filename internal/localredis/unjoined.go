@@ -3,7 +3,6 @@ package localredis
 import (
 	"context"
 	"fmt"
-
 )
 
 // StartNodes starts Masters*(1+ReplicasPerMaster) cluster-enabled nodes, as
