@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 
@@ -44,10 +43,22 @@ func (t *CommandTable) SetServerVersion(v string) {
 	t.loaded = false
 }
 
-var versionPattern = regexp.MustCompile(`^[0-9A-Za-z._-]{1,40}$`)
+// CacheableVersion reports whether a server version may name a cache file: 1 to 40
+// letters, digits, dots, dashes or underscores (no path separators).
+func CacheableVersion(v string) bool {
+	if len(v) == 0 || len(v) > 40 {
+		return false
+	}
+	for _, c := range v {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
 
 func (t *CommandTable) pathLocked() string {
-	if t.dir == "" || !versionPattern.MatchString(t.version) {
+	if t.dir == "" || !CacheableVersion(t.version) {
 		return ""
 	}
 	return filepath.Join(t.dir, "commands-"+t.version+".json")

@@ -10,10 +10,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/rcli-dev/rcli/internal/cluster"
 	"github.com/rcli-dev/rcli/internal/resp"
 )
 
@@ -46,9 +46,6 @@ func FallbackDocs() (*Docs, error) {
 // a value, not an error.
 type Fetch func(ctx context.Context, cmd resp.Command) (resp.Value, error)
 
-// versionPattern is what a server version must look like to name a cache file.
-var versionPattern = regexp.MustCompile(`^[0-9A-Za-z._-]{1,40}$`)
-
 // LoadDocs returns the server's command docs: from the disk cache under dir when a
 // file for the server's version is there, else from COMMAND DOCS, which is then
 // cached (dir "" caches nothing). It also returns the server's version ("" when the
@@ -60,7 +57,7 @@ func LoadDocs(ctx context.Context, fetch Fetch, dir string) (*Docs, string, erro
 		return nil, "", err
 	}
 	path := ""
-	if dir != "" && versionPattern.MatchString(version) {
+	if dir != "" && cluster.CacheableVersion(version) {
 		path = filepath.Join(dir, "docs-"+version+".resp")
 		if data, err := os.ReadFile(path); err == nil {
 			if v, err := resp.NewReader(bytes.NewReader(data), resp.ReaderOptions{}).ReadValue(); err == nil {
