@@ -39,7 +39,7 @@ func main() {
 	conns := flag.Int("conns", 4, "connections per node for rcli's several-connection runs")
 	big := flag.Bool("big", false, "also load 10 x n commands to show rcli's peak RSS stays flat")
 	clusterToo := flag.Bool("cluster", true, "also run the 3-master cluster comparison")
-	rcliBin := flag.String("rcli", "", "a prebuilt rcli binary (default: build github.com/rcli-dev/rcli/cmd/rcli)")
+	rcliBin := flag.String("rcli", "", "a prebuilt rcli binary (default: build ../cmd/rcli)")
 	flag.Parse()
 	if err := run(*n, *runs, *conns, *big, *clusterToo, *rcliBin); err != nil {
 		fmt.Fprintln(os.Stderr, "pipe:", err)
@@ -56,7 +56,9 @@ func run(n, runs, conns int, big, clusterToo bool, rcliBin string) error {
 	defer os.RemoveAll(dir)
 	if rcliBin == "" {
 		rcliBin = filepath.Join(dir, "rcli")
-		build := exec.Command("go", "build", "-o", rcliBin, "github.com/rcli-dev/rcli/cmd/rcli")
+		// Built in the main module (run from bench/), which has rcli's dependencies.
+		build := exec.Command("go", "build", "-o", rcliBin, "./cmd/rcli")
+		build.Dir = ".."
 		build.Stdout, build.Stderr = os.Stdout, os.Stderr
 		if err := build.Run(); err != nil {
 			return fmt.Errorf("build rcli: %w", err)
