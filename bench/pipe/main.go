@@ -92,7 +92,7 @@ func run(n, runs, conns int, big, clusterToo bool, rcliBin string) error {
 	for _, format := range []string{"RESP", "inline"} {
 		tools := []tool{
 			{name: "redis-cli --pipe", argv: []string{redisCLI, "-h", host, "-p", port, "--pipe"}},
-			{name: "rcli --pipe", argv: []string{rcliBin, "-h", host, "-p", port}, rcli: true},
+			{name: "rcli --pipe", argv: []string{rcliBin, "-h", host, "-p", port, "--pipe"}, rcli: true},
 			{name: fmt.Sprintf("rcli --pipe, %d conns", conns), argv: []string{rcliBin, "-h", host, "-p", port, "--pipe", "--pipe-conns", strconv.Itoa(conns)}, rcli: true},
 		}
 		results := make([][]result, len(tools))
