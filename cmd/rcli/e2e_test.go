@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -854,22 +853,5 @@ func TestHostileServerProcess(t *testing.T) {
 	assert.True(t, strings.HasPrefix(got.Stderr, "Error: Protocol error from 127.0.0.1:"), got.Stderr)
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer process and a polling test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p.
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer is a buffer safe for a writer process and a polling test.
+type syncBuffer = redistest.Buffer

@@ -2,14 +2,12 @@ package pipeline
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,23 +29,8 @@ type pipeRun struct {
 	err    error
 }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a pipe run.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer is a buffer safe for the concurrent writes of a pipe run.
+type syncBuffer = redistest.Buffer
 
 func runPipe(t *testing.T, cl *cluster.Client, in io.Reader, mod func(*PipeOptions)) pipeRun {
 	t.Helper()

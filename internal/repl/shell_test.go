@@ -1,7 +1,6 @@
 package repl
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,7 +9,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,22 +25,7 @@ import (
 
 // transcript is what a terminal would show: every prompt and the line typed after
 // it, the replies and the complaints, in order. It is safe for concurrent writes.
-type transcript struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (t *transcript) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.b.Write(p)
-}
-
-func (t *transcript) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.b.String()
-}
+type transcript = redistest.Buffer
 
 // script is a LineReader that types lines one by one into a transcript. before, when
 // set, runs just before line i is returned (to prepare the server or press Ctrl-C
