@@ -176,15 +176,38 @@ func (c *Client) split(ctx context.Context, cmd resp.Command, p plan) Result {
 	if name == "mset" {
 		width = 2
 	}
-	var parts []*splitPart
-	bySlot := map[int]*splitPart{}
+	// Two passes, so that every part's arguments and items are carved from one
+	// allocation each: first find each key's part, then fill the parts.
+	partOf := make([]int, len(p.keys))
+	index := make(map[int]int, len(p.keys)) // slot → part
+	var sizes []int
 	for item, pos := range p.keys {
 		slot := Slot(cmd.Args[pos])
-		part, ok := bySlot[slot]
+		pi, ok := index[slot]
 		if !ok {
-			part = &splitPart{slot: slot, cmd: resp.Command{Args: [][]byte{cmd.Args[0]}}}
-			bySlot[slot] = part
-			parts = append(parts, part)
+			pi = len(sizes)
+			index[slot] = pi
+			sizes = append(sizes, 0)
+		}
+		partOf[item] = pi
+		sizes[pi]++
+	}
+	store := make([]splitPart, len(sizes))
+	parts := make([]*splitPart, len(sizes))
+	args := make([][]byte, len(sizes)+len(p.keys)*width)
+	items := make([]int, len(p.keys))
+	argAt, itemAt := 0, 0
+	for pi, n := range sizes {
+		part := &store[pi]
+		part.cmd.Args = append(args[argAt:argAt:argAt+1+n*width], cmd.Args[0])
+		part.items = items[itemAt:itemAt:itemAt+n]
+		argAt, itemAt = argAt+1+n*width, itemAt+n
+		parts[pi] = part
+	}
+	for item, pos := range p.keys {
+		part := parts[partOf[item]]
+		if len(part.items) == 0 {
+			part.slot = Slot(cmd.Args[pos])
 		}
 		end := min(pos+width, len(cmd.Args))
 		part.cmd.Args = append(part.cmd.Args, cmd.Args[pos:end]...)
