@@ -200,7 +200,7 @@ func (c *Client) split(ctx context.Context, cmd resp.Command, p plan) Result {
 	for pi, n := range sizes {
 		part := &store[pi]
 		part.cmd.Args = append(args[argAt:argAt:argAt+1+n*width], cmd.Args[0])
-		part.items = items[itemAt:itemAt:itemAt+n]
+		part.items = items[itemAt : itemAt : itemAt+n]
 		argAt, itemAt = argAt+1+n*width, itemAt+n
 		parts[pi] = part
 	}
