@@ -11,6 +11,7 @@ import (
 	"github.com/rcli-dev/rcli/internal/cluster"
 	"github.com/rcli-dev/rcli/internal/format"
 	"github.com/rcli-dev/rcli/internal/pool"
+	"github.com/rcli-dev/rcli/internal/repl"
 	"github.com/rcli-dev/rcli/internal/resp"
 )
 
@@ -232,11 +233,9 @@ func (a *app) connect(ctx context.Context) error {
 		return err
 	}
 	err = sess.connect(ctx)
-	var se *resp.ServerError
-	if err != nil && co.Pool.Protocol == 3 && !a.opts.hasPassword && errors.As(err, &se) && se.Code == "NOAUTH" {
-		// A server that wants a password refuses HELLO 3 from a client that has
-		// none. redis-cli warns and goes on in RESP2, where the command itself gets
-		// the NOAUTH error reply; so does rcli.
+	if se, ok := repl.RESP2Fallback(err, co.Pool); ok && !a.opts.hasPassword {
+		// As redis-cli: go on in RESP2, where the command itself gets the NOAUTH
+		// error reply.
 		fmt.Fprintf(a.io.Err, "HELLO 3 failed: %s\n", se.Error())
 		sess.Close()
 		co.Pool.Protocol = 2

@@ -14,6 +14,17 @@ import (
 	"github.com/rcli-dev/rcli/internal/resp"
 )
 
+// RESP2Fallback reports whether a failed connection should be made again in RESP2, as
+// redis-cli does: a server that wants a password refuses HELLO 3 (NOAUTH) from a
+// client that has none. It returns the server's error, for the warning.
+func RESP2Fallback(err error, o pool.Options) (*resp.ServerError, bool) {
+	var se *resp.ServerError
+	if err == nil || o.Protocol != 3 || o.Password != "" || !errors.As(err, &se) || se.Code != "NOAUTH" {
+		return nil, false
+	}
+	return se, true
+}
+
 // open makes a client for opts and connects, reporting a failure; then it starts
 // loading the server's command docs in the background.
 func (s *Shell) open(ctx context.Context, opts cluster.Options) {
@@ -30,9 +41,7 @@ func (s *Shell) open(ctx context.Context, opts cluster.Options) {
 	s.st = state{pinSlot: -1, current: cl.SeedAddr(), db: opts.Pool.DB}
 	s.mu.Unlock()
 	err = s.connect(ctx)
-	var se *resp.ServerError
-	if err != nil && opts.Pool.Protocol == 3 && opts.Pool.Password == "" && errors.As(err, &se) && se.Code == "NOAUTH" {
-		// A server that wants a password refuses HELLO 3 from a client that has none.
+	if se, ok := RESP2Fallback(err, opts.Pool); ok {
 		// redis-cli warns and goes on in RESP2, where AUTH can then be typed.
 		s.complain("HELLO 3 failed: " + se.Error())
 		s.closeClient()
